@@ -1,0 +1,134 @@
+"""The DuckDB file every stage reads and writes, and the SQL files that shape it.
+
+SQL lives in ``sql/`` (shipped as ``recommender.sql``), one statement per file,
+loaded by name: ``run(con, "ingest/merge_events", batch_table="...")``. Values are
+always bound as ``$name`` parameters; only identifiers we generate ourselves
+(never anything from CloudTrail or IAM) may be substituted into the text, and
+only through ``{{ident}}`` placeholders checked against a strict pattern.
+
+``sql/schema/NN_<stage>.sql`` files create each stage's tables; they run in
+order on every connect and are idempotent (``CREATE ... IF NOT EXISTS``).
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from recommender.errors import RecommenderError
+
+DEFAULT_DB = "recommender.duckdb"
+
+_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_PLACEHOLDER = re.compile(r"\{\{(\w+)\}\}")
+
+
+def _sql_root() -> Any:
+    return resources.files("recommender.sql")
+
+
+@lru_cache(maxsize=None)
+def load_sql(name: str) -> str:
+    """The text of ``sql/<name>.sql``; ``name`` may contain one folder (``ingest/x``)."""
+    path = _sql_root()
+    *folders, file = name.split("/")
+    for part in folders:
+        path = path / part
+    path = path / f"{file}.sql"
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError as e:
+        raise RecommenderError(f"no SQL file named {name!r} in the package") from e
+
+
+def sql_names(folder: str = "") -> list[str]:
+    """Every SQL file name below ``folder`` (used by tests that parse them all)."""
+    root = _sql_root()
+    names: list[str] = []
+
+    def walk(node: Any, prefix: str) -> None:
+        for child in node.iterdir():
+            if child.is_dir() and not child.name.startswith("__"):
+                walk(child, f"{prefix}{child.name}/")
+            elif child.name.endswith(".sql"):
+                names.append(prefix + child.name[: -len(".sql")])
+
+    start = root
+    for part in filter(None, folder.split("/")):
+        start = start / part
+    walk(start, f"{folder.rstrip('/')}/" if folder else "")
+    return sorted(names)
+
+
+def render_sql(name: str, **idents: str) -> str:
+    """The SQL text with ``{{ident}}`` placeholders filled by checked identifiers."""
+    text = load_sql(name)
+
+    def fill(m: re.Match[str]) -> str:
+        key = m.group(1)
+        if key not in idents:
+            raise RecommenderError(f"SQL {name!r} needs identifier {{{{{key}}}}}")
+        value = idents[key]
+        if not _IDENT.match(value):
+            raise RecommenderError(f"refusing identifier {value!r} for SQL {name!r}")
+        return value
+
+    return _PLACEHOLDER.sub(fill, text)
+
+
+def run(
+    con: duckdb.DuckDBPyConnection,
+    name: str,
+    params: dict[str, Any] | None = None,
+    **idents: str,
+) -> duckdb.DuckDBPyConnection:
+    """Execute one named SQL file with bound ``$parameters``; returns the cursor."""
+    text = render_sql(name, **idents)
+    try:
+        if params:
+            # Bind only the parameters the statement names, so callers can pass a
+            # shared dict without DuckDB complaining about unused values.
+            used = set(re.findall(r"\$(\w+)", text))
+            return con.execute(text, {k: v for k, v in params.items() if k in used})
+        return con.execute(text)
+    except duckdb.Error as e:
+        raise RecommenderError(f"SQL {name!r} failed: {e}") from e
+
+
+def query(
+    con: duckdb.DuckDBPyConnection, name: str, params: dict[str, Any] | None = None, **idents: str
+) -> list[dict[str, Any]]:
+    """Rows of one named SQL file as dicts."""
+    cur = run(con, name, params, **idents)
+    cols = [d[0] for d in cur.description]
+    return [dict(zip(cols, row)) for row in cur.fetchall()]
+
+
+def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
+    """Create every stage's tables that do not exist yet (idempotent)."""
+    for name in sql_names("schema"):
+        try:
+            con.execute(load_sql(name))
+        except duckdb.Error as e:
+            raise RecommenderError(f"schema step {name!r} failed: {e}") from e
+
+
+def connect(path: str | Path = DEFAULT_DB, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """Open (creating if needed) the recommender database and make sure its schema exists."""
+    path = Path(path)
+    if read_only and not path.exists():
+        raise RecommenderError(
+            f"database {path} does not exist; run `recommender ingest` (or `recommender demo`) first"
+        )
+    try:
+        con = duckdb.connect(str(path), read_only=read_only)
+    except duckdb.Error as e:
+        raise RecommenderError(f"cannot open database {path}: {e}") from e
+    if not read_only:
+        ensure_schema(con)
+    return con
