@@ -1,0 +1,371 @@
+-- The resources one CloudTrail call touched, computed set-wise at ingest so that
+-- usage_daily keeps one row per (call, resource) with the role the resource plays.
+-- Macro event_touched_resources(event_source, event_name, resources, request_parameters,
+-- account_id, region) -> LIST(STRUCT(arn VARCHAR, kind VARCHAR)); no $parameters.
+--
+-- Sources: CloudTrail's own resources[] (kind = its type, e.g. AWS::S3::Object) plus ARNs
+-- built from request parameters for the services agents use most, in the shape of the
+-- catalog's ARN templates (catalog_resource_types.arn_template). Kinds that are not a
+-- CloudFormation-style type say what the resource is *to the call*, so mapping rules can
+-- pick it (event_action_rules.resource_kind, documented in recommender/data/resource_kinds.csv):
+--   copy_source          S3 CopyObject/UploadPartCopy source object (needs s3:GetObject)
+--   passed_role          a role ARN handed to a service (needs iam:PassRole)
+--   passed_role_profile  an instance profile handed to EC2 (iam:PassRole on its role; the
+--                        role name cannot be resolved offline, so the profile ARN is kept)
+--   secret_name          a Secrets Manager secret named without its random suffix: the ARN
+--                        ends in "-*" and is a pattern, not an exact ARN
+--   role_name, user_name an IAM role/user named without its path: ARN assumes path "/"
+--   object_version       an S3 object addressed with versionId (s3:*ObjectVersion actions)
+--   kms_source_key, kms_destination_key   the two keys of kms:ReEncrypt
+--   dynamodb_put/_update/_delete/_condition_check  tables of a TransactWriteItems by operation
+--   partiql_select/_insert/_update/_delete          tables of a PartiQL statement by verb
+--   tag_on_create        marker (arn NULL): EC2 create call with tagSpecificationSet
+-- Every value here comes from the request and is attacker-controlled: it is only ever
+-- concatenated into ARN strings, never into SQL.
+
+CREATE OR REPLACE MACRO er_partition(region) AS CASE
+    WHEN region LIKE 'cn-%' THEN 'aws-cn'
+    WHEN region LIKE 'us-gov-%' THEN 'aws-us-gov'
+    WHEN region LIKE 'us-isob-%' THEN 'aws-iso-b'
+    WHEN region LIKE 'us-iso-%' THEN 'aws-iso'
+    ELSE 'aws' END;
+
+-- A request string parameter, NULL when absent or empty.
+CREATE OR REPLACE MACRO er_str(rp, path) AS nullif(json_extract_string(rp, path), '');
+
+-- Every string at a path that may hold one string or an array of strings.
+CREATE OR REPLACE MACRO er_strs(rp, path) AS CASE json_type(json_extract(rp, path))
+    WHEN 'ARRAY' THEN coalesce(json_extract_string(json_extract(rp, path), '$[*]'), []::VARCHAR[])
+    WHEN 'VARCHAR' THEN [json_extract_string(rp, path)]
+    ELSE []::VARCHAR[] END;
+
+-- The operation name without the API version suffix Lambda and CloudFront append
+-- (UpdateFunctionConfiguration20150331v2, CreateDistribution2020_05_31).
+CREATE OR REPLACE MACRO er_operation(event_name) AS
+    regexp_replace(trim(event_name), '[0-9]{4}_?[0-9]{2}_?[0-9]{2}(v[0-9]+)?$', '');
+
+CREATE OR REPLACE MACRO er_item(arn, kind) AS {'arn': arn::VARCHAR, 'kind': kind::VARCHAR};
+
+-- A role given by ARN or (Glue, CodeBuild, Batch) by name; a name assumes path "/".
+CREATE OR REPLACE MACRO er_role_arn(v, p, acct) AS CASE
+    WHEN v IS NULL THEN NULL
+    WHEN v LIKE 'arn:%' THEN v
+    ELSE 'arn:' || p || ':iam::' || acct || ':role/' || v END;
+
+CREATE OR REPLACE MACRO er_profile_arn(v, p, acct) AS CASE
+    WHEN v IS NULL THEN NULL
+    WHEN v LIKE 'arn:%' THEN v
+    ELSE 'arn:' || p || ':iam::' || acct || ':instance-profile/' || v END;
+
+CREATE OR REPLACE MACRO er_kms_arn(k, p, region, acct) AS CASE
+    WHEN k IS NULL THEN NULL
+    WHEN k LIKE 'arn:%' THEN k
+    WHEN k LIKE 'alias/%' THEN 'arn:' || p || ':kms:' || region || ':' || acct || ':' || k
+    ELSE 'arn:' || p || ':kms:' || region || ':' || acct || ':key/' || k END;
+
+CREATE OR REPLACE MACRO er_kms_kind(arn) AS CASE
+    WHEN arn IS NULL THEN NULL
+    WHEN arn LIKE '%:alias/%' THEN 'AWS::KMS::Alias'
+    ELSE 'AWS::KMS::Key' END;
+
+CREATE OR REPLACE MACRO er_table_arn(t, p, region, acct) AS CASE
+    WHEN t IS NULL THEN NULL
+    WHEN t LIKE 'arn:%' THEN t
+    ELSE 'arn:' || p || ':dynamodb:' || region || ':' || acct || ':table/' || t END;
+
+CREATE OR REPLACE MACRO er_secret(s, p, region, acct) AS CASE
+    WHEN s IS NULL THEN NULL
+    WHEN s LIKE 'arn:%' THEN er_item(s, 'AWS::SecretsManager::Secret')
+    ELSE er_item('arn:' || p || ':secretsmanager:' || region || ':' || acct || ':secret:' || s || '-*',
+                 'secret_name') END;
+
+-- Lambda functionName: a name (optionally name:qualifier), a partial ARN
+-- (123456789012:function:name) or a full ARN; a separate Qualifier is appended.
+CREATE OR REPLACE MACRO er_function_arn(fn, q, p, region, acct) AS CASE
+    WHEN fn IS NULL THEN NULL
+    ELSE (CASE
+            WHEN fn LIKE 'arn:%' THEN fn
+            WHEN regexp_matches(fn, '^[^:]+:function:') THEN 'arn:' || p || ':lambda:' || region || ':' || fn
+            ELSE 'arn:' || p || ':lambda:' || region || ':' || acct || ':function:' || fn END)
+         || (CASE WHEN q IS NOT NULL AND NOT regexp_matches(fn, '(^|:function:)[^:]+:[^:]+$')
+                  THEN ':' || q ELSE '' END) END;
+
+-- Bedrock modelId: an ARN, a cross-region inference profile id (us.anthropic...), or a
+-- foundation model id (anthropic.claude-3...), whose ARN has no account.
+CREATE OR REPLACE MACRO er_model_arn(m, p, region, acct) AS CASE
+    WHEN m IS NULL THEN NULL
+    WHEN m LIKE 'arn:%' THEN m
+    WHEN regexp_matches(m, '^(us|eu|apac|us-gov|global|jp|au|ca)\.')
+        THEN 'arn:' || p || ':bedrock:' || region || ':' || acct || ':inference-profile/' || m
+    ELSE 'arn:' || p || ':bedrock:' || region || '::foundation-model/' || m END;
+
+CREATE OR REPLACE MACRO er_model_kind(arn) AS CASE
+    WHEN arn IS NULL THEN NULL
+    WHEN arn LIKE '%:foundation-model/%' THEN 'AWS::Bedrock::FoundationModel'
+    WHEN regexp_matches(arn, ':(application-)?inference-profile/') THEN 'AWS::Bedrock::InferenceProfile'
+    WHEN arn LIKE '%:provisioned-model/%' THEN 'AWS::Bedrock::ProvisionedModel'
+    ELSE 'AWS::Bedrock::Model' END;
+
+-- SQS queue URL https://sqs.<region>.amazonaws.com/<account>/<name> (also the legacy
+-- https://<region>.queue.amazonaws.com and https://queue.amazonaws.com forms).
+CREATE OR REPLACE MACRO er_queue_arn(u, p, region) AS CASE
+    WHEN u IS NULL OR NOT regexp_matches(u, '^https?://[^/]+/[^/]+/[^/?#]+') THEN NULL
+    ELSE 'arn:' || p || ':sqs:'
+        || coalesce(nullif(regexp_extract(u, '^https?://sqs\.([a-z0-9-]+)\.', 1), ''),
+                    nullif(regexp_extract(u, '^https?://([a-z0-9-]+)\.queue\.', 1), ''),
+                    region)
+        || ':' || regexp_extract(u, '^https?://[^/]+/([^/]+)/', 1)
+        || ':' || regexp_extract(u, '^https?://[^/]+/[^/]+/([^/?#]+)', 1) END;
+
+-- S3 x-amz-copy-source: "bucket/key", "/bucket/key", URL-encoded, maybe "?versionId=...",
+-- or an access point ARN.
+CREATE OR REPLACE MACRO er_copy_source_arn(cs, p) AS CASE
+    WHEN cs IS NULL THEN NULL
+    WHEN url_decode(cs) LIKE 'arn:%' THEN regexp_replace(url_decode(cs), '\?versionId=.*$', '')
+    ELSE 'arn:' || p || ':s3:::'
+        || regexp_replace(regexp_replace(url_decode(cs), '^/+', ''), '\?versionId=.*$', '') END;
+
+-- Calls that hand a role to a service, and where the request names it. The passed role
+-- needs iam:PassRole (https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_use_passrole.html).
+CREATE OR REPLACE MACRO er_passed_role_params() AS [
+    {'s': 'lambda.amazonaws.com', 'n': 'CreateFunction', 'p': '$.role', 'k': 'passed_role'},
+    {'s': 'lambda.amazonaws.com', 'n': 'UpdateFunctionConfiguration', 'p': '$.role', 'k': 'passed_role'},
+    {'s': 'ec2.amazonaws.com', 'n': 'RunInstances', 'p': '$.iamInstanceProfile', 'k': 'passed_role_profile'},
+    {'s': 'ec2.amazonaws.com', 'n': 'AssociateIamInstanceProfile', 'p': '$.iamInstanceProfile', 'k': 'passed_role_profile'},
+    {'s': 'ec2.amazonaws.com', 'n': 'ReplaceIamInstanceProfileAssociation', 'p': '$.iamInstanceProfile', 'k': 'passed_role_profile'},
+    {'s': 'ec2.amazonaws.com', 'n': 'RequestSpotInstances', 'p': '$.launchSpecification.iamInstanceProfile', 'k': 'passed_role_profile'},
+    {'s': 'autoscaling.amazonaws.com', 'n': 'CreateLaunchConfiguration', 'p': '$.iamInstanceProfile', 'k': 'passed_role_profile'},
+    {'s': 'cloudformation.amazonaws.com', 'n': 'CreateStack', 'p': '$.roleARN', 'k': 'passed_role'},
+    {'s': 'cloudformation.amazonaws.com', 'n': 'UpdateStack', 'p': '$.roleARN', 'k': 'passed_role'},
+    {'s': 'cloudformation.amazonaws.com', 'n': 'CreateChangeSet', 'p': '$.roleARN', 'k': 'passed_role'},
+    {'s': 'cloudformation.amazonaws.com', 'n': 'CreateStackSet', 'p': '$.administrationRoleARN', 'k': 'passed_role'},
+    {'s': 'ecs.amazonaws.com', 'n': 'RegisterTaskDefinition', 'p': '$.taskRoleArn', 'k': 'passed_role'},
+    {'s': 'ecs.amazonaws.com', 'n': 'RegisterTaskDefinition', 'p': '$.executionRoleArn', 'k': 'passed_role'},
+    {'s': 'glue.amazonaws.com', 'n': 'CreateJob', 'p': '$.role', 'k': 'passed_role'},
+    {'s': 'glue.amazonaws.com', 'n': 'UpdateJob', 'p': '$.jobUpdate.role', 'k': 'passed_role'},
+    {'s': 'glue.amazonaws.com', 'n': 'CreateCrawler', 'p': '$.role', 'k': 'passed_role'},
+    {'s': 'glue.amazonaws.com', 'n': 'UpdateCrawler', 'p': '$.role', 'k': 'passed_role'},
+    {'s': 'glue.amazonaws.com', 'n': 'CreateDevEndpoint', 'p': '$.roleArn', 'k': 'passed_role'},
+    {'s': 'glue.amazonaws.com', 'n': 'CreateSession', 'p': '$.role', 'k': 'passed_role'},
+    {'s': 'sagemaker.amazonaws.com', 'n': 'CreateNotebookInstance', 'p': '$.roleArn', 'k': 'passed_role'},
+    {'s': 'sagemaker.amazonaws.com', 'n': 'CreateTrainingJob', 'p': '$.roleArn', 'k': 'passed_role'},
+    {'s': 'sagemaker.amazonaws.com', 'n': 'CreateProcessingJob', 'p': '$.roleArn', 'k': 'passed_role'},
+    {'s': 'sagemaker.amazonaws.com', 'n': 'CreateModel', 'p': '$.executionRoleArn', 'k': 'passed_role'},
+    {'s': 'states.amazonaws.com', 'n': 'CreateStateMachine', 'p': '$.roleArn', 'k': 'passed_role'},
+    {'s': 'states.amazonaws.com', 'n': 'UpdateStateMachine', 'p': '$.roleArn', 'k': 'passed_role'},
+    {'s': 'bedrock.amazonaws.com', 'n': 'CreateAgent', 'p': '$.agentResourceRoleArn', 'k': 'passed_role'},
+    {'s': 'bedrock.amazonaws.com', 'n': 'UpdateAgent', 'p': '$.agentResourceRoleArn', 'k': 'passed_role'},
+    {'s': 'bedrock.amazonaws.com', 'n': 'CreateKnowledgeBase', 'p': '$.roleArn', 'k': 'passed_role'},
+    {'s': 'bedrock.amazonaws.com', 'n': 'UpdateKnowledgeBase', 'p': '$.roleArn', 'k': 'passed_role'},
+    {'s': 'bedrock.amazonaws.com', 'n': 'CreateModelCustomizationJob', 'p': '$.roleArn', 'k': 'passed_role'},
+    {'s': 'bedrock.amazonaws.com', 'n': 'CreateModelInvocationJob', 'p': '$.roleArn', 'k': 'passed_role'},
+    {'s': 'codebuild.amazonaws.com', 'n': 'CreateProject', 'p': '$.serviceRole', 'k': 'passed_role'},
+    {'s': 'codebuild.amazonaws.com', 'n': 'UpdateProject', 'p': '$.serviceRole', 'k': 'passed_role'},
+    {'s': 'batch.amazonaws.com', 'n': 'CreateComputeEnvironment', 'p': '$.serviceRole', 'k': 'passed_role'},
+    {'s': 'events.amazonaws.com', 'n': 'PutRule', 'p': '$.roleArn', 'k': 'passed_role'},
+    {'s': 'rds.amazonaws.com', 'n': 'AddRoleToDBCluster', 'p': '$.roleArn', 'k': 'passed_role'},
+    {'s': 'rds.amazonaws.com', 'n': 'AddRoleToDBInstance', 'p': '$.roleArn', 'k': 'passed_role'},
+    {'s': 'cloudtrail.amazonaws.com', 'n': 'CreateTrail', 'p': '$.cloudWatchLogsRoleArn', 'k': 'passed_role'},
+    {'s': 'cloudtrail.amazonaws.com', 'n': 'UpdateTrail', 'p': '$.cloudWatchLogsRoleArn', 'k': 'passed_role'},
+    {'s': 'config.amazonaws.com', 'n': 'PutConfigurationRecorder', 'p': '$.configurationRecorder.roleARN', 'k': 'passed_role'},
+    {'s': 'ssm.amazonaws.com', 'n': 'SendCommand', 'p': '$.serviceRoleArn', 'k': 'passed_role'},
+    {'s': 'rolesanywhere.amazonaws.com', 'n': 'CreateProfile', 'p': '$.roleArns', 'k': 'passed_role'},
+    {'s': 'rolesanywhere.amazonaws.com', 'n': 'UpdateProfile', 'p': '$.roleArns', 'k': 'passed_role'},
+    {'s': 'elasticmapreduce.amazonaws.com', 'n': 'RunJobFlow', 'p': '$.serviceRole', 'k': 'passed_role'},
+    {'s': 'elasticmapreduce.amazonaws.com', 'n': 'RunJobFlow', 'p': '$.jobFlowRole', 'k': 'passed_role_profile'},
+    {'s': 'logs.amazonaws.com', 'n': 'PutSubscriptionFilter', 'p': '$.roleArn', 'k': 'passed_role'},
+    {'s': 'logs.amazonaws.com', 'n': 'PutDestination', 'p': '$.roleArn', 'k': 'passed_role'},
+    {'s': 'codepipeline.amazonaws.com', 'n': 'CreatePipeline', 'p': '$.pipeline.roleArn', 'k': 'passed_role'},
+    {'s': 'codepipeline.amazonaws.com', 'n': 'UpdatePipeline', 'p': '$.pipeline.roleArn', 'k': 'passed_role'},
+    {'s': 'scheduler.amazonaws.com', 'n': 'CreateSchedule', 'p': '$.target.roleArn', 'k': 'passed_role'},
+    {'s': 'scheduler.amazonaws.com', 'n': 'UpdateSchedule', 'p': '$.target.roleArn', 'k': 'passed_role'}
+];
+
+-- Request conditions that need an action but name no resource: EC2 create calls with
+-- tagSpecificationSet need ec2:CreateTags; BatchGetSecretValue with filters needs
+-- secretsmanager:ListSecrets.
+CREATE OR REPLACE MACRO er_param_markers() AS [
+    {'s': 'ec2.amazonaws.com', 'n': '*', 'p': '$.tagSpecificationSet', 'k': 'tag_on_create'},
+    {'s': 'secretsmanager.amazonaws.com', 'n': 'BatchGetSecretValue', 'p': '$.filters', 'k': 'list_filter'}
+];
+
+-- Instance profile parameter: {"arn": ...}, {"name": ...} or a plain string.
+CREATE OR REPLACE MACRO er_profile_value(rp, path) AS CASE json_type(json_extract(rp, path))
+    WHEN 'OBJECT' THEN coalesce(er_str(json_extract(rp, path), '$.arn'), er_str(json_extract(rp, path), '$.name'))
+    ELSE er_str(rp, path) END;
+
+-- The operation names of er_passed_role_params(), so most calls skip the scan.
+CREATE OR REPLACE MACRO er_passed_role_ops() AS list_distinct([x.n FOR x IN er_passed_role_params()]);
+
+CREATE OR REPLACE MACRO er_passed_roles(src, op, rp, p, acct) AS CASE
+    WHEN list_contains(er_passed_role_ops(), op) THEN flatten([
+        CASE WHEN x.k = 'passed_role_profile'
+             THEN [er_item(er_profile_arn(er_profile_value(rp, x.p), p, acct), x.k)]
+             ELSE [er_item(er_role_arn(nullif(v, ''), p, acct), x.k) FOR v IN er_strs(rp, x.p)] END
+        FOR x IN er_passed_role_params() IF x.s = src AND x.n = op])
+    ELSE [] END;
+
+-- Items of a DynamoDB requestItems list ([{operation, tableName|TableName, ...}]) or map
+-- ({tableName: [...]}) as (table, operation).
+CREATE OR REPLACE MACRO er_ddb_items(rp) AS CASE json_type(json_extract(rp, '$.requestItems'))
+    WHEN 'ARRAY' THEN [
+        {'t': coalesce(er_str(i, '$.tableName'), er_str(i, '$.TableName')), 'op': er_str(i, '$.operation')}
+        FOR i IN coalesce(json_extract(rp, '$.requestItems[*]'), []::JSON[])]
+    WHEN 'OBJECT' THEN [{'t': k, 'op': NULL::VARCHAR} FOR k IN coalesce(json_keys(json_extract(rp, '$.requestItems')), []::VARCHAR[])]
+    ELSE [] END;
+
+CREATE OR REPLACE MACRO er_partiql_kind(stmt) AS CASE upper(regexp_extract(coalesce(stmt, ''), '^\s*([A-Za-z]+)', 1))
+    WHEN 'SELECT' THEN 'partiql_select' WHEN 'INSERT' THEN 'partiql_insert'
+    WHEN 'UPDATE' THEN 'partiql_update' WHEN 'DELETE' THEN 'partiql_delete' ELSE NULL END;
+
+-- PartiQL (ExecuteStatement, BatchExecuteStatement, ExecuteTransaction): the action depends
+-- on each statement's verb; the table comes from resources[] (statements are not parsed).
+CREATE OR REPLACE MACRO er_partiql(src, rp, resources) AS CASE WHEN src = 'dynamodb.amazonaws.com' THEN flatten([
+    [er_item(t, k) FOR t IN coalesce(nullif([r.arn FOR r IN coalesce(resources, []) IF r.type = 'AWS::DynamoDB::Table'], []), [NULL::VARCHAR])]
+    FOR k IN [er_partiql_kind(s) FOR s IN flatten([er_strs(rp, '$.statement'),
+                                                    coalesce(json_extract_string(rp, '$.requestItems[*].statement'), []::VARCHAR[]),
+                                                    coalesce(json_extract_string(rp, '$.transactStatements[*].statement'), []::VARCHAR[])])]
+    IF k IS NOT NULL]) ELSE [] END;
+
+CREATE OR REPLACE MACRO er_from_params(src, op, rp, acct, region, p) AS flatten([
+    -- S3: bucket, object, copy source, versioned object
+    CASE WHEN src = 's3.amazonaws.com' THEN [
+        er_item('arn:' || p || ':s3:::' || er_str(rp, '$.bucketName'),
+                CASE WHEN er_str(rp, '$.bucketName') IS NOT NULL THEN 'AWS::S3::Bucket' END),
+        er_item('arn:' || p || ':s3:::' || er_str(rp, '$.bucketName') || '/' || er_str(rp, '$.key'),
+                CASE WHEN er_str(rp, '$.bucketName') IS NOT NULL AND er_str(rp, '$.key') IS NOT NULL THEN 'AWS::S3::Object' END),
+        er_item('arn:' || p || ':s3:::' || er_str(rp, '$.bucketName') || '/' || er_str(rp, '$.key'),
+                CASE WHEN er_str(rp, '$.bucketName') IS NOT NULL AND er_str(rp, '$.key') IS NOT NULL
+                          AND er_str(rp, '$.versionId') IS NOT NULL THEN 'object_version' END),
+        er_item(er_copy_source_arn(er_str(rp, '$."x-amz-copy-source"'), p),
+                CASE WHEN er_str(rp, '$."x-amz-copy-source"') IS NOT NULL THEN 'copy_source' END)
+    ] ELSE [] END,
+    -- Lambda function
+    CASE WHEN src = 'lambda.amazonaws.com' THEN [
+        er_item(er_function_arn(er_str(rp, '$.functionName'), er_str(rp, '$.qualifier'), p, region, acct),
+                CASE WHEN er_str(rp, '$.functionName') IS NOT NULL THEN 'AWS::Lambda::Function' END)
+    ] ELSE [] END,
+    -- DynamoDB tables, and per-operation kinds for transactions and PartiQL
+    CASE WHEN src = 'dynamodb.amazonaws.com' THEN flatten([
+        [er_item(er_table_arn(coalesce(er_str(rp, '$.tableName'), er_str(rp, '$.TableName')), p, region, acct),
+                 CASE WHEN coalesce(er_str(rp, '$.tableName'), er_str(rp, '$.TableName')) IS NOT NULL THEN 'AWS::DynamoDB::Table' END)],
+        [er_item(er_table_arn(i.t, p, region, acct),
+                 CASE WHEN op = 'TransactWriteItems' THEN CASE lower(i.op)
+                          WHEN 'put' THEN 'dynamodb_put' WHEN 'update' THEN 'dynamodb_update'
+                          WHEN 'delete' THEN 'dynamodb_delete' WHEN 'conditioncheck' THEN 'dynamodb_condition_check' END
+                      WHEN i.t IS NOT NULL THEN 'AWS::DynamoDB::Table' END)
+         FOR i IN er_ddb_items(rp)]
+    ]) ELSE [] END,
+    -- SQS queue
+    CASE WHEN src = 'sqs.amazonaws.com' THEN [
+        er_item(coalesce(er_queue_arn(er_str(rp, '$.queueUrl'), p, region),
+                         'arn:' || p || ':sqs:' || region || ':' || acct || ':' || er_str(rp, '$.queueName')),
+                CASE WHEN er_queue_arn(er_str(rp, '$.queueUrl'), p, region) IS NOT NULL
+                          OR er_str(rp, '$.queueName') IS NOT NULL THEN 'AWS::SQS::Queue' END)
+    ] ELSE [] END,
+    -- SNS topic
+    CASE WHEN src = 'sns.amazonaws.com' THEN [
+        er_item(coalesce(er_str(rp, '$.topicArn'),
+                         CASE WHEN op = 'CreateTopic' THEN 'arn:' || p || ':sns:' || region || ':' || acct || ':' || er_str(rp, '$.name') END),
+                CASE WHEN er_str(rp, '$.topicArn') IS NOT NULL
+                          OR (op = 'CreateTopic' AND er_str(rp, '$.name') IS NOT NULL) THEN 'AWS::SNS::Topic' END)
+    ] ELSE [] END,
+    -- Secrets Manager: by ARN, or by name (a pattern, kind secret_name)
+    CASE WHEN src = 'secretsmanager.amazonaws.com' THEN [
+        er_secret(s, p, region, acct)
+        FOR s IN flatten([er_strs(rp, '$.secretId'), er_strs(rp, '$.SecretId'), er_strs(rp, '$.secretIdList'),
+                          CASE WHEN op = 'CreateSecret' THEN er_strs(rp, '$.name') ELSE []::VARCHAR[] END])
+        IF nullif(s, '') IS NOT NULL
+    ] ELSE [] END,
+    -- KMS keys and aliases; ReEncrypt's two keys get their own kinds
+    CASE WHEN src = 'kms.amazonaws.com' THEN [
+        er_item(er_kms_arn(er_str(rp, '$.keyId'), p, region, acct), er_kms_kind(er_kms_arn(er_str(rp, '$.keyId'), p, region, acct))),
+        er_item(er_kms_arn(er_str(rp, '$.targetKeyId'), p, region, acct), er_kms_kind(er_kms_arn(er_str(rp, '$.targetKeyId'), p, region, acct))),
+        er_item('arn:' || p || ':kms:' || region || ':' || acct || ':' || er_str(rp, '$.aliasName'),
+                CASE WHEN er_str(rp, '$.aliasName') LIKE 'alias/%' THEN 'AWS::KMS::Alias' END),
+        er_item(er_kms_arn(er_str(rp, '$.sourceKeyId'), p, region, acct),
+                CASE WHEN er_str(rp, '$.sourceKeyId') IS NOT NULL THEN 'kms_source_key' END),
+        er_item(er_kms_arn(er_str(rp, '$.destinationKeyId'), p, region, acct),
+                CASE WHEN er_str(rp, '$.destinationKeyId') IS NOT NULL THEN 'kms_destination_key' END)
+    ] ELSE [] END,
+    -- Bedrock: model, agent (and alias), knowledge base
+    CASE WHEN src = 'bedrock.amazonaws.com' THEN [
+        er_item(er_model_arn(er_str(rp, '$.modelId'), p, region, acct),
+                er_model_kind(er_model_arn(er_str(rp, '$.modelId'), p, region, acct))),
+        er_item('arn:' || p || ':bedrock:' || region || ':' || acct || ':agent/' || er_str(rp, '$.agentId'),
+                CASE WHEN er_str(rp, '$.agentId') IS NOT NULL THEN 'AWS::Bedrock::Agent' END),
+        er_item('arn:' || p || ':bedrock:' || region || ':' || acct || ':agent-alias/' || er_str(rp, '$.agentId')
+                    || '/' || er_str(rp, '$.agentAliasId'),
+                CASE WHEN er_str(rp, '$.agentId') IS NOT NULL AND er_str(rp, '$.agentAliasId') IS NOT NULL
+                     THEN 'AWS::Bedrock::AgentAlias' END),
+        er_item('arn:' || p || ':bedrock:' || region || ':' || acct || ':knowledge-base/' || er_str(rp, '$.knowledgeBaseId'),
+                CASE WHEN er_str(rp, '$.knowledgeBaseId') IS NOT NULL THEN 'AWS::Bedrock::KnowledgeBase' END)
+    ] ELSE [] END,
+    -- IAM: role (path only known on CreateRole), user, policy, instance profile
+    CASE WHEN src = 'iam.amazonaws.com' THEN [
+        er_item('arn:' || p || ':iam::' || acct || ':role'
+                    || CASE WHEN op = 'CreateRole' THEN coalesce(er_str(rp, '$.path'), '/') ELSE '/' END
+                    || er_str(rp, '$.roleName'),
+                CASE WHEN er_str(rp, '$.roleName') IS NULL THEN NULL
+                     WHEN op = 'CreateRole' THEN 'AWS::IAM::Role' ELSE 'role_name' END),
+        er_item('arn:' || p || ':iam::' || acct || ':user'
+                    || CASE WHEN op = 'CreateUser' THEN coalesce(er_str(rp, '$.path'), '/') ELSE '/' END
+                    || er_str(rp, '$.userName'),
+                CASE WHEN er_str(rp, '$.userName') IS NULL THEN NULL
+                     WHEN op = 'CreateUser' THEN 'AWS::IAM::User' ELSE 'user_name' END),
+        er_item(er_str(rp, '$.policyArn'), CASE WHEN er_str(rp, '$.policyArn') IS NOT NULL THEN 'AWS::IAM::Policy' END),
+        er_item('arn:' || p || ':iam::' || acct || ':instance-profile/' || er_str(rp, '$.instanceProfileName'),
+                CASE WHEN er_str(rp, '$.instanceProfileName') IS NOT NULL THEN 'AWS::IAM::InstanceProfile' END)
+    ] ELSE [] END,
+    -- STS: the role being assumed
+    CASE WHEN src = 'sts.amazonaws.com' THEN [
+        er_item(er_str(rp, '$.roleArn'), CASE WHEN er_str(rp, '$.roleArn') IS NOT NULL THEN 'AWS::IAM::Role' END)
+    ] ELSE [] END,
+    -- SSM parameters
+    CASE WHEN src = 'ssm.amazonaws.com' AND op LIKE '%Parameter%' THEN [
+        er_item(CASE WHEN n LIKE 'arn:%' THEN n
+                     ELSE 'arn:' || p || ':ssm:' || region || ':' || acct || ':parameter'
+                          || CASE WHEN n LIKE '/%' THEN '' ELSE '/' END || n END,
+                'AWS::SSM::Parameter')
+        FOR n IN flatten([er_strs(rp, '$.name'), er_strs(rp, '$.names')]) IF nullif(n, '') IS NOT NULL
+    ] ELSE [] END,
+    -- CloudWatch Logs log group
+    CASE WHEN src = 'logs.amazonaws.com' THEN [
+        er_item('arn:' || p || ':logs:' || region || ':' || acct || ':log-group:' || er_str(rp, '$.logGroupName'),
+                CASE WHEN er_str(rp, '$.logGroupName') IS NOT NULL THEN 'AWS::Logs::LogGroup' END)
+    ] ELSE [] END,
+    -- Roles and instance profiles handed to a service (iam:PassRole)
+    er_passed_roles(src, op, rp, p, acct),
+    -- Conditions with no resource of their own, as markers (arn NULL)
+    [er_item(NULL, x.k) FOR x IN er_param_markers()
+     IF x.s = src AND (x.n = '*' OR x.n = op) AND json_exists(rp, x.p)]
+]);
+
+-- Kinds naming a resource's part in the call. CloudTrail's resources[] may list such a
+-- resource under its plain type too (CopyObject's source as AWS::S3::Object); that listing
+-- is dropped so the source does not count as the object written. Resources derived from
+-- the request keep both (an in-place copy reads and writes the same object).
+CREATE OR REPLACE MACRO er_role_kinds() AS
+    ['copy_source', 'passed_role', 'passed_role_profile', 'kms_source_key', 'kms_destination_key'];
+
+CREATE OR REPLACE MACRO er_marker_kinds() AS
+    ['tag_on_create', 'list_filter', 'partiql_select', 'partiql_insert', 'partiql_update', 'partiql_delete'];
+
+CREATE OR REPLACE MACRO er_merge(listed, derived) AS list_distinct(flatten([
+    CASE WHEN len([y FOR y IN derived IF list_contains(er_role_kinds(), y.kind)]) = 0 THEN listed
+         ELSE [x FOR x IN listed
+               IF NOT list_contains([y.arn FOR y IN derived IF list_contains(er_role_kinds(), y.kind)], x.arn)] END,
+    [x FOR x IN derived
+     IF x.kind IS NOT NULL AND (x.arn IS NOT NULL OR list_contains(er_marker_kinds(), x.kind))]]));
+
+-- er_merge uses its arguments several times and a macro copies an argument's whole
+-- expression at each use, so the two lists are bound once through a one-element list
+-- comprehension (planning would otherwise take seconds and rows be derived thrice).
+CREATE OR REPLACE MACRO event_touched_resources(event_source, event_name, resources, request_parameters, account_id, region) AS
+    [er_merge(etr_args.listed, etr_args.derived) FOR etr_args IN [{
+        'listed': [er_item(r.arn, r.type) FOR r IN coalesce(resources, []) IF nullif(r.arn, '') IS NOT NULL],
+        'derived': flatten([
+            er_from_params(event_source, er_operation(event_name), request_parameters::JSON,
+                           account_id, coalesce(region, ''), er_partition(coalesce(region, ''))),
+            er_partiql(event_source, request_parameters::JSON, resources)])
+    }]][1];
