@@ -55,3 +55,34 @@ def aws_env(moto_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> str:
     monkeypatch.setenv("AWS_CONFIG_FILE", "/dev/null")
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
     return moto_endpoint
+
+
+@pytest.fixture(scope="session")
+def sample_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """sample_logs/ through ingest, iam load (with its SCP) and analyze, built once per
+    session. Tests that write to it copy it first (``copy_sample_db``)."""
+    if not (SAMPLE_LOGS / "AWSLogs").is_dir():
+        pytest.skip(f"sample_logs/ is not present ({SAMPLE_LOGS})")
+    from recommender import db, ingest
+    from recommender.analysis import analyze
+    from recommender.grants import load_authorization_details
+
+    path = tmp_path_factory.mktemp("sample-db") / "sample.duckdb"
+    con = db.connect(path)
+    ingest.ingest(con, [SAMPLE_LOGS / "AWSLogs"])
+    load_authorization_details(
+        con, [SAMPLE_LOGS / "iam" / "authorization-details.json"], [SAMPLE_LOGS / "iam" / "scp.json"]
+    )
+    analyze(con)
+    con.close()
+    return path
+
+
+@pytest.fixture
+def copy_sample_db(sample_db: Path, tmp_path: Path) -> Path:
+    """A private copy of the session's sample database, free to modify."""
+    import shutil
+
+    target = tmp_path / "sample.duckdb"
+    shutil.copyfile(sample_db, target)
+    return target

@@ -8,9 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from recommender import db, ingest
+from recommender import db
 from recommender.analysis import GRANT_STATUSES, SEVERITIES, STATUSES, analyze
-from recommender.grants.load import load_authorization_details
 
 SAMPLE = Path(__file__).resolve().parent.parent / "sample_logs"
 ACCT = "111122223333"
@@ -19,12 +18,13 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def result(tmp_path_factory: pytest.TempPathFactory):
-    if not (SAMPLE / "AWSLogs").is_dir():
-        pytest.skip("sample_logs/ is not present")
-    con = db.connect(tmp_path_factory.mktemp("sample") / "sample.duckdb")
-    ingest.ingest(con, [SAMPLE / "AWSLogs"])
-    load_authorization_details(con, [SAMPLE / "iam" / "authorization-details.json"], [SAMPLE / "iam" / "scp.json"])
+def result(tmp_path_factory: pytest.TempPathFactory, sample_db):
+    """The session's sample database (ingest, iam load with the SCP), analysed again on a copy."""
+    import shutil
+
+    path = tmp_path_factory.mktemp("sample") / "sample.duckdb"
+    shutil.copyfile(sample_db, path)
+    con = db.connect(path)
     out = analyze(con)
     yield out
     con.close()

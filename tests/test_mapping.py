@@ -338,9 +338,24 @@ def test_observed_passrole_only_when_a_role_was_passed(trail_db) -> None:
     assert day1 == {
         ("ec2:RunInstances", None),
         ("ec2:CreateTags", None),
-        ("iam:PassRole", "arn:aws:iam::111122223333:instance-profile/worker"),
+        # The profile is not in any IAM load: its role is unknown, so no resource is
+        # claimed (never the profile ARN, which PassRole is not checked against).
+        ("iam:PassRole", None),
     }
     assert day2 == {("ec2:RunInstances", None)}
+    con.execute(
+        "INSERT INTO instance_profiles VALUES ('111122223333', "
+        "'arn:aws:iam::111122223333:instance-profile/worker', 'worker', "
+        "'arn:aws:iam::111122223333:role/worker-role')"
+    )
+    try:
+        resolved = {r for d, a, r in con.execute(
+            "SELECT day, action, resource_arn FROM observed_actions "
+            "WHERE event_name = 'RunInstances' AND action = 'iam:PassRole'"
+        ).fetchall()}
+        assert resolved == {"arn:aws:iam::111122223333:role/worker-role"}
+    finally:
+        con.execute("DELETE FROM instance_profiles")
     assert _observed(con, "CreateFunction20150331") >= {
         ("iam:PassRole", "arn:aws:iam::111122223333:role/lambda-exec", "ok"),
         ("lambda:CreateFunction", "arn:aws:lambda:us-east-1:111122223333:function:summarize", "ok"),

@@ -34,24 +34,12 @@ def _run(args: list[str]) -> str:
 
 
 @pytest.fixture(scope="module")
-def pipeline(tmp_path_factory) -> Path:
-    if not (SAMPLE / "AWSLogs").is_dir():
-        pytest.skip("sample_logs/ is not present")
+def pipeline(tmp_path_factory, sample_db) -> Path:
+    """The session's sample database (ingest, iam load with the SCP, analyze), copied."""
+    import shutil
+
     base = tmp_path_factory.mktemp("golden")
-    db = str(base / "r.duckdb")
-    _run(["ingest", "--db", db, str(SAMPLE / "AWSLogs")])
-    _run(
-        [
-            "iam",
-            "load",
-            "--db",
-            db,
-            str(SAMPLE / "iam" / "authorization-details.json"),
-            "--scp",
-            str(SAMPLE / "iam" / "scp.json"),
-        ]
-    )
-    _run(["analyze", "--db", db])
+    shutil.copyfile(sample_db, base / "r.duckdb")
     return base
 
 

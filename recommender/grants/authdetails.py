@@ -78,6 +78,7 @@ class Inventory:
     principals: dict[str, dict[str, Any]] = field(default_factory=dict)
     policies: dict[str, dict[str, Any]] = field(default_factory=dict)
     principal_policies: list[dict[str, Any]] = field(default_factory=list)
+    instance_profiles: list[dict[str, Any]] = field(default_factory=list)
     statements: list[dict[str, Any]] = field(default_factory=list)
     errors: list[LoadError] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
@@ -319,6 +320,16 @@ def parse_authorization_details(
                 "agent_reason": reason,
                 "source_uri": source,
             }
+            for profile in p.get("InstanceProfileList") or [] if kind == "role" else []:
+                if isinstance(profile, dict) and profile.get("Arn"):
+                    inv.instance_profiles.append(
+                        {
+                            "account_id": account,
+                            "profile_arn": profile["Arn"],
+                            "profile_name": profile.get("InstanceProfileName"),
+                            "role_arn": arn,
+                        }
+                    )
             links: list[tuple[str, str]] = []
             links += [(k, "inline") for k in _inline(inv, arn, p.get(inline_key), source, arn)]
             for att in p.get("AttachedManagedPolicies") or []:

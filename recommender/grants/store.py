@@ -20,6 +20,14 @@ from recommender.errors import RecommenderError
 from recommender.grants.authdetails import Inventory
 
 _SCHEMAS: dict[str, pa.Schema] = {
+    "instance_profiles": pa.schema(
+        [
+            ("account_id", pa.string()),
+            ("profile_arn", pa.string()),
+            ("profile_name", pa.string()),
+            ("role_arn", pa.string()),
+        ]
+    ),
     "principals": pa.schema(
         [
             ("principal_arn", pa.string()),
@@ -115,11 +123,13 @@ def write_inventory(con: duckdb.DuckDBPyConnection, inv: Inventory, files: list[
             "grants/delete_policies",
             "grants/delete_statements",
             "grants/delete_load_errors",
+            "grants/delete_instance_profiles",
         ):
             db.run(con, name, params)
         _insert(con, "principals", list(inv.principals.values()))
         _insert(con, "policies", list(inv.policies.values()))
         _insert(con, "principal_policies", inv.principal_policies)
+        _insert(con, "instance_profiles", inv.instance_profiles)
         _insert(con, "statements", inv.statements)
         _insert(
             con,

@@ -9,13 +9,21 @@
 --   * an unconditional rule with no fitting row still counts, with resource_arn NULL, so an
 --     action is never lost because CloudTrail did not name its resource. Conditional rules
 --     (when_param) count only where ingest found the condition (a row of their kind).
+--   * iam:PassRole through an instance profile (RunInstances and friends) is checked
+--     against the profile's role: the profile ARN is resolved through instance_profiles
+--     (from the IAM load); an unknown profile leaves the resource NULL (role unknown), so
+--     no recommendation is ever scoped to the profile ARN itself.
 -- `calls` is per (action, resource); a call group without a fitting resource counts the most
 -- calls of any of its rows. No parameters.
 CREATE OR REPLACE VIEW observed_actions AS
 WITH u AS (
-    SELECT principal_arn, account_id, event_source, event_name, resource_arn, resource_kind,
-           outcome, day, calls, first_seen, last_seen
-    FROM usage_daily
+    SELECT d.principal_arn, d.account_id, d.event_source, d.event_name,
+           CASE WHEN d.resource_kind = 'passed_role_profile'
+                THEN (SELECT min(ip.role_arn) FROM instance_profiles ip
+                      WHERE ip.profile_arn = d.resource_arn)
+                ELSE d.resource_arn END AS resource_arn,
+           d.resource_kind, d.outcome, d.day, d.calls, d.first_seen, d.last_seen
+    FROM usage_daily d
 ),
 r AS (
     SELECT event_source, event_name, action, resource_kind, when_param, rule

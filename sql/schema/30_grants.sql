@@ -2,6 +2,14 @@
 -- statements expanded against the IAM catalog, and the effective access after
 -- Deny / permissions boundary / SCP evaluation. Plus the IAM pattern macros the
 -- later stages reuse. Run on every connect; idempotent; no parameters.
+-- Instance profiles and the role each one holds: iam:PassRole for RunInstances is
+-- checked against the role, but CloudTrail names only the profile.
+CREATE TABLE IF NOT EXISTS instance_profiles (
+    account_id   VARCHAR,
+    profile_arn  VARCHAR,
+    profile_name VARCHAR,
+    role_arn     VARCHAR
+);
 CREATE TABLE IF NOT EXISTS principals (
     principal_arn    VARCHAR PRIMARY KEY,
     principal_type   VARCHAR,        -- role | user
