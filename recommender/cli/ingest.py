@@ -1,0 +1,140 @@
+"""`recommender ingest`: CloudTrail files and folders into the database."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from recommender.cli.base import Progress, _parse_date, db_option, emit, format_option, main, note
+from recommender.db import connect
+from recommender.errors import EXIT_REJECTIONS, RecommenderError
+from recommender.ingest import IngestResult, ingest, rebuild_aggregates
+from recommender.s3source import is_s3_url, s3_client, s3_sources
+from recommender.sources import SourceFile
+
+
+def database_table(database: str, table: str) -> str:
+    return f"{database}.{table}"
+
+
+def _human(result: IngestResult) -> None:
+    click.echo(
+        f"Ingested {result.files} file(s) ({result.unchanged_files} unchanged, not read again): "
+        f"{result.records} records = {result.stored} stored + {result.duplicates} duplicates + "
+        f"{result.rejected} rejected"
+    )
+    if result.skipped_files or result.skipped_records:
+        click.echo(f"Skipped {result.skipped_files} file(s) and {result.skipped_records} record(s):")
+        for f in result.file_results:
+            if f.status == "skipped" or f.skipped_records:
+                click.echo(f"  {f.uri}: {f.reason}")
+    if result.rejected:
+        click.echo(f"Rejected records are in the rejects table (run_id {result.run_id}):")
+        for f in result.file_results:
+            if f.rejected:
+                click.echo(f"  {f.uri}: {f.rejected} rejected")
+
+
+@main.command("ingest")
+@click.argument("paths", nargs=-1, type=str)
+@db_option
+@click.option("--strict", is_flag=True, help="Fail (exit 1) on the first rejected record.")
+@click.option("--rebuild-aggregates", "rebuild", is_flag=True,
+              help="Recompute usage_daily and sessions_daily from stored events (no PATH needed).")
+@click.option("--since", default=None, callback=_parse_date,
+              help="S3/Athena: first day (YYYY-MM-DD, UTC day folders) to read.")
+@click.option("--until", default=None, callback=_parse_date,
+              help="S3/Athena: last day (inclusive) to read.")
+@click.option("--account", "accounts", multiple=True,
+              help="S3/Athena: only this account id (repeatable).")
+@click.option("--region", "regions", multiple=True, help="S3/Athena: only this region (repeatable).")
+@click.option("--profile", default=None, envvar="AWS_PROFILE",
+              help="AWS profile for S3/Athena (default: the standard credential chain).")
+@click.option("--engine", type=click.Choice(["local", "athena"]), default="local", show_default=True,
+              help="local: read files/objects here; athena: aggregate the trail table in Athena.")
+@click.option("--athena-database", default=None, help="Athena: database of the CloudTrail table.")
+@click.option("--athena-table", default=None, help="Athena: the CloudTrail table (standard DDL).")
+@click.option("--athena-output", default=None, help="Athena: s3:// location for query results.")
+@click.option("--athena-workgroup", default=None, help="Athena: workgroup (default: primary).")
+@format_option
+def ingest_command(paths: tuple[str, ...], db: Path, strict: bool, rebuild: bool,
+                   since: Any, until: Any, accounts: tuple[str, ...], regions: tuple[str, ...],
+                   profile: str | None, engine: str, athena_database: str | None,
+                   athena_table: str | None, athena_output: str | None,
+                   athena_workgroup: str | None, fmt: str) -> None:
+    """Read CloudTrail files, folders (recursively) or S3 prefixes into the database.
+
+    Accepts S3 delivery files (.json/.json.gz, AWSLogs/... layout), JSON Lines,
+    JSON arrays, EventBridge envelopes and `aws cloudtrail lookup-events` output.
+    s3://bucket/prefix/ walks the CloudTrail key layout
+    (AWSLogs/[o-org/]<account>/CloudTrail/<region>/YYYY/MM/DD/), pruned by
+    --since/--until/--account/--region, and streams each object (standard AWS
+    credentials; AWS_ENDPOINT_URL honoured). Files already read with the same size
+    and mtime (S3: ETag) are not read again; records are deduplicated by eventID.
+    --engine athena aggregates the trail's Athena table into usage_daily instead.
+    Exit 0 when everything was stored or skipped with a reason, 3 when some
+    records were rejected (see the rejects table), 1 on error.
+
+    \b
+    Examples:
+      recommender ingest sample_logs/ --db recommender.duckdb
+      recommender ingest s3://my-trail/AWSLogs/ --since 2026-10-01 --region us-east-1
+      recommender ingest --engine athena --athena-database default \\
+          --athena-table cloudtrail_logs --athena-output s3://athena-results/recommender/
+    """
+    if engine == "athena":
+        from recommender.athena import athena_ingest
+
+        if not (athena_database and athena_table and athena_output):
+            raise RecommenderError("--engine athena needs --athena-database, --athena-table and "
+                                   "--athena-output (an s3:// folder for query results)")
+        con = connect(db)
+        try:
+            aresult = athena_ingest(con, database=athena_database, table=athena_table,
+                                    output=athena_output, since=since, until=until,
+                                    accounts=accounts, regions=regions,
+                                    workgroup=athena_workgroup, profile=profile,
+                                    progress=note if fmt != "json" else None)
+        finally:
+            con.close()
+        emit(fmt, aresult, lambda r: click.echo(
+            f"Athena: {r.usage_rows} usage_daily rows ({r.calls} calls) and {r.session_rows} "
+            f"sessions_daily rows from {database_table(athena_database, athena_table)}"))
+        return
+    local = [Path(p) for p in paths if not is_s3_url(p)]
+    remote = [p for p in paths if is_s3_url(p)]
+    con = connect(db)
+    try:
+        if rebuild:
+            if paths:
+                raise RecommenderError("--rebuild-aggregates takes no PATH: ingest keeps the "
+                                       "aggregates up to date; run the rebuild on its own")
+            counts = rebuild_aggregates(con)
+            emit(fmt, counts, lambda c: click.echo(
+                f"Rebuilt aggregates from {c['events']} events: {c['usage_daily_rows']} usage_daily "
+                f"rows, {c['sessions_daily_rows']} sessions_daily rows"))
+            return
+        if not paths:
+            raise RecommenderError("give at least one file or folder to ingest "
+                                   "(e.g. `recommender ingest sample_logs/`)")
+        sources: list[SourceFile] = []
+        if remote:
+            client = s3_client(profile)
+            for url in remote:
+                sources.extend(s3_sources(url, since, until, accounts, regions, client=client))
+            if not sources and not local:
+                raise RecommenderError(f"no CloudTrail objects under {', '.join(remote)} match the "
+                                       "filters (--since/--until/--account/--region)")
+        bar = Progress("ingest", enabled=True)
+        try:
+            result = ingest(con, local, sources=sources, strict=strict, progress=bar)
+        finally:
+            bar.close()
+    finally:
+        con.close()
+    emit(fmt, result, _human)
+    if result.rejected:
+        note(f"finished with {result.rejected} rejected record(s); exit code {EXIT_REJECTIONS}")
+        raise SystemExit(EXIT_REJECTIONS)

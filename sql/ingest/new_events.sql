@@ -1,0 +1,14 @@
+-- The valid records of the batch that are not stored yet, into temp table ingest_new:
+-- duplicates inside the batch keep their first occurrence (file order, then record index),
+-- records whose event_id is already in events are left out. A stored duplicate is the
+-- same record, so it has the same event_time: limiting the lookup to the batch's time span
+-- ($min_time, $max_time) lets DuckDB skip most of events by its min/max zone maps instead of
+-- hashing every stored id for every batch.
+CREATE OR REPLACE TEMP TABLE ingest_new AS
+SELECT * EXCLUDE (ct_like, skip, reason, snippet)
+FROM ingest_rows AS b
+WHERE b.reason IS NULL AND b.skip IS NULL
+  AND b.event_id NOT IN (
+      SELECT e.event_id FROM events AS e
+      WHERE e.event_time BETWEEN $min_time::TIMESTAMP AND $max_time::TIMESTAMP)
+QUALIFY row_number() OVER (PARTITION BY b.event_id ORDER BY b.file_no, b.idx) = 1;

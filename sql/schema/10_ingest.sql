@@ -1,0 +1,165 @@
+-- Tables of the ingest stage (contract: docs/architecture.md) and the macros its SQL shares.
+-- No $parameters. Idempotent: runs on every connect.
+--
+-- events has no PRIMARY KEY on purpose: an ART index over millions of event ids costs
+-- memory and insert time; ingest deduplicates with an anti-join instead.
+
+CREATE TABLE IF NOT EXISTS events (
+    event_id VARCHAR NOT NULL,
+    event_time TIMESTAMP NOT NULL,
+    event_version VARCHAR,
+    event_source VARCHAR NOT NULL,
+    event_name VARCHAR NOT NULL,
+    event_type VARCHAR,
+    event_category VARCHAR,
+    read_only BOOLEAN,
+    aws_region VARCHAR,
+    recipient_account_id VARCHAR,
+    principal_arn VARCHAR,
+    principal_type VARCHAR,
+    principal_account_id VARCHAR,
+    session_name VARCHAR,
+    source_identity VARCHAR,
+    access_key_id VARCHAR,
+    invoked_by VARCHAR,
+    user_agent VARCHAR,
+    source_ip VARCHAR,
+    vpc_endpoint_id VARCHAR,
+    error_code VARCHAR,
+    error_message VARCHAR,
+    resources STRUCT(arn VARCHAR, "type" VARCHAR, account_id VARCHAR)[],
+    request_parameters JSON,
+    source_uri VARCHAR,
+    ingested_at TIMESTAMP
+);
+
+CREATE TABLE IF NOT EXISTS usage_daily (
+    principal_arn VARCHAR,
+    account_id VARCHAR,
+    event_source VARCHAR,
+    event_name VARCHAR,
+    resource_arn VARCHAR,
+    resource_kind VARCHAR,
+    outcome VARCHAR,
+    day DATE,
+    calls BIGINT,
+    first_seen TIMESTAMP,
+    last_seen TIMESTAMP
+);
+
+CREATE TABLE IF NOT EXISTS sessions_daily (
+    principal_arn VARCHAR,
+    day DATE,
+    session_name VARCHAR,
+    source_identity VARCHAR,
+    user_agent VARCHAR,
+    source_ip VARCHAR,
+    access_key_id VARCHAR,
+    calls BIGINT
+);
+
+-- skipped_records (added to the contract): records read but deliberately not stored
+-- (Insight events, EventBridge events that are not from CloudTrail); status is
+-- ok | rejections | skipped | failed; error holds the skip reason or the failure.
+CREATE TABLE IF NOT EXISTS ingest_files (
+    uri VARCHAR PRIMARY KEY,
+    size BIGINT,
+    mtime TIMESTAMP,
+    etag VARCHAR,
+    records BIGINT,
+    stored BIGINT,
+    duplicates BIGINT,
+    rejected BIGINT,
+    skipped_records BIGINT,
+    status VARCHAR,
+    error VARCHAR,
+    ingested_at TIMESTAMP
+);
+
+CREATE TABLE IF NOT EXISTS rejects (
+    uri VARCHAR,
+    record_index BIGINT,
+    reason VARCHAR,
+    snippet VARCHAR,
+    run_id BIGINT
+);
+
+CREATE SEQUENCE IF NOT EXISTS ingest_run_seq START 1;
+
+CREATE TABLE IF NOT EXISTS ingest_runs (
+    run_id BIGINT PRIMARY KEY,
+    started_at TIMESTAMP,
+    finished_at TIMESTAMP,
+    files BIGINT,
+    records BIGINT,
+    stored BIGINT,
+    duplicates BIGINT,
+    rejected BIGINT,
+    skipped_files BIGINT
+);
+
+-- The fields ingest reads from a CloudTrail record, as a json_transform structure.
+-- Missing keys become NULL; nested objects read as VARCHAR keep their JSON text.
+CREATE OR REPLACE MACRO cloudtrail_record_spec() AS '{
+  "eventVersion": "VARCHAR", "eventID": "VARCHAR", "eventTime": "VARCHAR", "@timestamp": "VARCHAR",
+  "eventSource": "VARCHAR", "eventName": "VARCHAR", "eventType": "VARCHAR", "eventCategory": "VARCHAR",
+  "readOnly": "VARCHAR", "awsRegion": "VARCHAR", "recipientAccountId": "VARCHAR",
+  "sourceIPAddress": "VARCHAR", "userAgent": "VARCHAR", "vpcEndpointId": "VARCHAR",
+  "errorCode": "VARCHAR", "errorMessage": "VARCHAR", "requestID": "VARCHAR", "sharedEventID": "VARCHAR",
+  "userIdentity": {"type": "VARCHAR", "principalId": "VARCHAR", "arn": "VARCHAR", "accountId": "VARCHAR",
+                   "accessKeyId": "VARCHAR", "userName": "VARCHAR", "invokedBy": "VARCHAR",
+                   "sessionContext": {"sourceIdentity": "VARCHAR",
+                                      "sessionIssuer": {"type": "VARCHAR", "principalId": "VARCHAR",
+                                                        "arn": "VARCHAR", "accountId": "VARCHAR",
+                                                        "userName": "VARCHAR"}}},
+  "resources": [{"ARN": "VARCHAR", "accountId": "VARCHAR", "type": "VARCHAR"}],
+  "requestParameters": "JSON", "insightDetails": "JSON"
+}';
+
+-- One record (a JSON object) as a struct; anything else gives a struct of NULLs.
+CREATE OR REPLACE MACRO cloudtrail_record(j) AS json_transform(j, cloudtrail_record_spec());
+
+-- The records of an S3 delivery object {"Records": [...]}, parsed in one pass.
+CREATE OR REPLACE MACRO cloudtrail_delivery(j) AS
+    json_transform(j, '{"Records": [' || cloudtrail_record_spec() || ']}').Records;
+
+-- A record's id: its eventID, or for records without one (early eventVersions) "sha256:"
+-- and the sha256 of its canonical JSON: the whole raw record minified by DuckDB (no
+-- whitespace, keys in the order written), so reformatting the file does not change it.
+-- Ingest reads such records with their raw JSON (stage_documents) for this.
+CREATE OR REPLACE MACRO cloudtrail_event_id(r, raw) AS
+    coalesce(nullif(r.eventID, ''), 'sha256:' || sha256(json(raw)::VARCHAR));
+
+-- ok, denied (AccessDenied-class: AccessDenied, AccessDeniedException,
+-- Client.UnauthorizedOperation, UnauthorizedAccess, Forbidden, AuthorizationError,
+-- NotAuthorized...) or error (any other errorCode).
+CREATE OR REPLACE MACRO cloudtrail_outcome(error_code) AS CASE
+    WHEN error_code IS NULL OR error_code = '' THEN 'ok'
+    WHEN regexp_matches(error_code, '(?i)(accessdenied|unauthorized|forbidden|authorizationerror|notauthorized)')
+        THEN 'denied'
+    ELSE 'error' END;
+
+-- usage_daily rows of a table shaped like events (used for batch merges and rebuilds).
+CREATE OR REPLACE MACRO usage_daily_rows(tbl) AS TABLE
+    SELECT principal_arn, account_id, event_source, event_name,
+           res.arn AS resource_arn, res.kind AS resource_kind, outcome, day,
+           count(*) AS calls, min(event_time) AS first_seen, max(event_time) AS last_seen
+    FROM (
+        SELECT principal_arn,
+               coalesce(recipient_account_id, principal_account_id) AS account_id,
+               event_source, event_name, cloudtrail_outcome(error_code) AS outcome,
+               CAST(event_time AS DATE) AS day, event_time,
+               unnest(coalesce(nullif(event_touched_resources(
+                          event_source, event_name, resources, request_parameters,
+                          coalesce(recipient_account_id, principal_account_id), aws_region), []),
+                      [{'arn': NULL::VARCHAR, 'kind': NULL::VARCHAR}])) AS res
+        FROM query_table(tbl)
+    )
+    GROUP BY ALL;
+
+-- sessions_daily rows of a table shaped like events.
+CREATE OR REPLACE MACRO sessions_daily_rows(tbl) AS TABLE
+    SELECT principal_arn, CAST(event_time AS DATE) AS day, session_name, source_identity,
+           user_agent, source_ip, access_key_id, count(*) AS calls
+    FROM query_table(tbl)
+    GROUP BY ALL;

@@ -1,0 +1,235 @@
+"""Ingest on fixture files: every input shape, every kind of bad input, dedup,
+incremental runs, attribution and reconciliation."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from recommender.db import connect
+from recommender.errors import LogFormatError
+from recommender.ingest import ingest, rebuild_aggregates
+
+FIX = Path(__file__).resolve().parent / "fixtures" / "ingest"
+GOOD, BAD, SKIP = FIX / "good", FIX / "bad", FIX / "skip"
+ACCT = "111122223333"
+ROLE = f"arn:aws:iam::{ACCT}:role/service-role/agent-exec"
+USER = f"arn:aws:iam::{ACCT}:user/legacy-bot"
+
+
+def _rows(con: duckdb.DuckDBPyConnection, sql: str, *params: object) -> list[tuple]:
+    return con.execute(sql, list(params)).fetchall()
+
+
+def _reconciles(result) -> None:
+    assert result.records == result.stored + result.duplicates + result.rejected
+    for f in result.file_results:
+        assert f.records == f.stored + f.duplicates + f.rejected, f
+
+
+@pytest.fixture
+def good_db(db_path: Path):
+    con = connect(db_path)
+    result = ingest(con, [GOOD])
+    yield con, result
+    con.close()
+
+
+def test_every_good_shape_is_read(good_db) -> None:
+    con, result = good_db
+    _reconciles(result)
+    assert result.rejected == 0
+    by_name = {f.uri.rsplit("/", 1)[-1]: f for f in result.file_results}
+    # S3 delivery .json.gz, org-trail pretty .json, JSONL, array, EventBridge (object and
+    # lines), lookup-events ({"Events"} and lines), Logstash lines: each contributes records.
+    for name in (
+        f"{ACCT}_CloudTrail_us-east-1_20260115T1205Z_Abc123DefGhi456J.json.gz",
+        f"{ACCT}_CloudTrail_eu-west-1_20260115T1210Z_Zyx987WvuTsr654Q.json",
+        "cloudwatch_export.jsonl", "records_array.json", "event-ssm-get-parameter.json",
+        "events.jsonl", "lookup-events.json", "lookup-events.jsonl", "logstash.jsonl",
+    ):
+        assert by_name[name].records >= 1, name
+    stored = {r[0] for r in _rows(con, "SELECT event_id FROM events")}
+    assert {"e0000000-0000-4000-8000-000000000011", "e0000000-0000-4000-8000-000000000021",
+            "e0000000-0000-4000-8000-000000000022", "e0000000-0000-4000-8000-000000000031",
+            "e0000000-0000-4000-8000-000000000033", "e0000000-0000-4000-8000-000000000041"} <= stored
+    assert len(stored) == result.stored == _rows(con, "SELECT count(*) FROM events")[0][0]
+
+
+def test_assumed_role_is_attributed_to_the_role_with_its_path(good_db) -> None:
+    con, _ = good_db
+    rows = _rows(con, "SELECT principal_arn, principal_type, session_name, source_identity, access_key_id "
+                      "FROM events WHERE event_id = 'e0000000-0000-4000-8000-000000000001'")
+    assert rows == [(ROLE, "AssumedRole", "agent-a", "alice@example.com", "ASIAEXAMPLESESSION01")]
+    sessions = _rows(con, "SELECT DISTINCT session_name FROM sessions_daily WHERE principal_arn = ? "
+                          "ORDER BY 1", ROLE)
+    assert sessions == [("agent-a",), ("agent-b",)]
+
+
+def test_iam_user_and_aws_service_attribution(good_db) -> None:
+    con, _ = good_db
+    user = _rows(con, "SELECT principal_arn, session_name, access_key_id FROM events "
+                      "WHERE event_id = 'e0000000-0000-4000-8000-000000000004'")
+    assert user == [(USER, None, "AKIAEXAMPLELEGACY001")]
+    svc = _rows(con, "SELECT principal_arn, invoked_by, principal_type FROM events "
+                     "WHERE event_id = 'e0000000-0000-4000-8000-000000000005'")
+    assert svc == [("lambda.amazonaws.com", "lambda.amazonaws.com", "AWSService")]
+
+
+def test_attacker_controlled_strings_are_stored_verbatim(good_db) -> None:
+    con, _ = good_db
+    ua = _rows(con, "SELECT user_agent FROM events WHERE event_id = 'e0000000-0000-4000-8000-000000000004'")
+    assert ua == [("Mozilla/5.0 \"quoted\" '; DROP TABLE events; -- <script>alert(1)</script>",)]
+    assert _rows(con, "SELECT count(*) FROM events")[0][0] > 0
+
+
+def test_logstash_timestamp_fallback(good_db) -> None:
+    con, _ = good_db
+    rows = _rows(con, "SELECT CAST(event_time AS VARCHAR) FROM events "
+                      "WHERE event_id = 'e0000000-0000-4000-8000-000000000041'")
+    assert rows == [("2026-01-18 07:00:00",)]
+
+
+def test_records_without_event_id_get_a_stable_hash(good_db) -> None:
+    con, result = good_db
+    ids = _rows(con, "SELECT event_name, event_id FROM events WHERE event_version = '1.0' ORDER BY 1")
+    assert [n for n, _ in ids] == ["StartInstances", "StopInstances"]
+    assert all(i.startswith("sha256:") and len(i) == 7 + 64 for _, i in ids)
+    # The same record pretty-printed in a second file is recognised as a duplicate.
+    old2 = next(f for f in result.file_results if f.uri.endswith("OldFormat0000002.json"))
+    assert (old2.records, old2.stored, old2.duplicates) == (1, 0, 1)
+
+
+def test_skipped_records_are_counted_apart(good_db) -> None:
+    _, result = good_db
+    reasons = {f.uri.rsplit("/", 1)[-1]: f.reason for f in result.file_results if f.skipped_records}
+    assert "Insight" in reasons[f"{ACCT}_CloudTrail_us-east-1_20260115T1215Z_WithInsight00001.json"]
+    assert "not from CloudTrail" in reasons["events.jsonl"]
+    assert result.skipped_records == 2
+
+
+def test_usage_daily_outcomes_and_resources(good_db) -> None:
+    con, _ = good_db
+    outcomes = dict(_rows(con, "SELECT event_name, string_agg(DISTINCT outcome) FROM usage_daily "
+                               "WHERE event_name IN ('PutObject', 'DescribeInstances', 'GetItem', 'ListUsers') "
+                               "GROUP BY 1"))
+    assert outcomes == {"PutObject": "denied", "DescribeInstances": "denied", "GetItem": "error",
+                        "ListUsers": "ok"}
+    obj = _rows(con, "SELECT calls, resource_kind FROM usage_daily WHERE principal_arn = ? "
+                     "AND event_name = 'GetObject' AND resource_arn = 'arn:aws:s3:::agent-data/docs/a.txt'", ROLE)
+    assert obj == [(2, "AWS::S3::Object")]
+    total = _rows(con, "SELECT sum(calls) FROM sessions_daily")[0][0]
+    assert total == _rows(con, "SELECT count(*) FROM events")[0][0]
+
+
+def test_reingest_adds_nothing_and_reads_nothing(good_db) -> None:
+    con, first = good_db
+    before = _rows(con, "SELECT count(*), (SELECT sum(calls) FROM usage_daily) FROM events")
+    again = ingest(con, [GOOD])
+    assert again.files == 0 and again.unchanged_files == first.files
+    assert again.records == 0
+    assert _rows(con, "SELECT count(*), (SELECT sum(calls) FROM usage_daily) FROM events") == before
+
+
+def test_changed_file_is_read_again_and_deduplicated(tmp_path: Path, db_path: Path) -> None:
+    tree = tmp_path / "logs"
+    shutil.copytree(GOOD / "exports", tree)
+    con = connect(db_path)
+    first = ingest(con, [tree])
+    usage = _rows(con, "SELECT sum(calls) FROM usage_daily")
+    target = tree / "cloudwatch_export.jsonl"
+    target.write_text(target.read_text() + target.read_text().splitlines()[0] + "\n")
+    second = ingest(con, [tree])
+    assert second.files == 1 and second.unchanged_files == 1
+    assert (second.records, second.stored, second.duplicates) == (3, 0, 3)
+    assert _rows(con, "SELECT count(*) FROM events")[0][0] == first.stored
+    assert _rows(con, "SELECT sum(calls) FROM usage_daily") == usage
+
+
+def test_incremental_merge_equals_rebuild(db_path: Path) -> None:
+    con = connect(db_path)
+    # Two runs whose files overlap and share usage_daily keys, merged incrementally...
+    ingest(con, [GOOD / "exports", GOOD / "AWSLogs" / ACCT], batch_bytes=1)
+    ingest(con, [GOOD])
+    merged = _rows(con, "SELECT * FROM usage_daily ORDER BY ALL")
+    sessions = _rows(con, "SELECT * FROM sessions_daily ORDER BY ALL")
+    # ...equal a rebuild from events.
+    counts = rebuild_aggregates(con)
+    assert _rows(con, "SELECT * FROM usage_daily ORDER BY ALL") == merged
+    assert _rows(con, "SELECT * FROM sessions_daily ORDER BY ALL") == sessions
+    assert counts["usage_daily_rows"] == len(merged)
+
+
+def test_skipped_files(db_path: Path) -> None:
+    con = connect(db_path)
+    result = ingest(con, [SKIP])
+    assert result.skipped_files == 2 and result.records == 0 and result.rejected == 0
+    reasons = sorted(f.reason for f in result.file_results)
+    assert reasons[0].startswith("CloudTrail digest file")
+    assert reasons[1].startswith("not CloudTrail")
+    status = _rows(con, "SELECT DISTINCT status FROM ingest_files")
+    assert status == [("skipped",)]
+
+
+EXPECTED_REJECTS = {
+    "CorruptGzip00001": [(0, "corrupt gzip data")],
+    "TruncatedGzip001": [(2, "gzip stream is truncated")],
+    "TruncatedJson001": [(2, "invalid JSON at byte")],
+    "NonObjectRecs01": [(0, "record is not a JSON object (it is a number)"),
+                        (1, "record is not a JSON object (it is a string)")],
+    "MissingFields01": [(0, "missing eventSource"), (1, "missing eventName"), (2, "missing eventTime"),
+                        (3, "eventTime is not a timestamp: yesterday")],
+    "EmptyFile000001": [(0, "file is empty")],
+    "broken-line": [(1, "line 2: invalid JSON")],
+    "not-json": [(0, "not valid JSON")],
+}
+
+
+def test_bad_input_is_rejected_with_reasons_and_the_run_continues(db_path: Path) -> None:
+    con = connect(db_path)
+    result = ingest(con, [BAD])
+    _reconciles(result)
+    rejects = _rows(con, "SELECT uri, record_index, reason, snippet, run_id FROM rejects ORDER BY uri, record_index")
+    assert len(rejects) == result.rejected == sum(len(v) for v in EXPECTED_REJECTS.values())
+    for key, expected in EXPECTED_REJECTS.items():
+        got = [(i, reason) for uri, i, reason, _, _ in rejects if key in uri]
+        assert len(got) == len(expected), key
+        for (i, reason), (want_i, want) in zip(got, expected):
+            assert i == want_i and reason.startswith(want), (key, i, reason)
+    assert {r[4] for r in rejects} == {result.run_id}
+    # Good records survive next to bad ones: recovered from truncated files, and the
+    # valid record next to non-object ones.
+    kept = {r[0] for r in _rows(con, "SELECT event_id FROM events")}
+    assert {"b0000000-0000-4000-8000-000000000100", "b0000000-0000-4000-8000-000000000101",
+            "b0000000-0000-4000-8000-000000000200", "b0000000-0000-4000-8000-000000000201",
+            "b0000000-0000-4000-8000-000000000301", "b0000000-0000-4000-8000-000000000501",
+            "b0000000-0000-4000-8000-000000000502"} == kept
+    snippet = next(s for uri, _, _, s, _ in rejects if "NonObjectRecs01" in uri)
+    assert snippet == "42"
+    files = dict(_rows(con, "SELECT regexp_extract(uri, '[^/]*$'), status FROM ingest_files"))
+    assert set(files.values()) == {"rejections"}
+
+
+def test_strict_makes_a_reject_fatal(db_path: Path) -> None:
+    con = connect(db_path)
+    bad = next(BAD.rglob("*MissingFields01.json"))
+    with pytest.raises(LogFormatError, match="MissingFields01.json record 0: missing eventSource"):
+        ingest(con, [bad], strict=True)
+    assert _rows(con, "SELECT count(*) FROM events")[0][0] == 0
+    assert _rows(con, "SELECT count(*) FROM ingest_files")[0][0] == 0
+
+
+def test_missing_path_is_an_error(db_path: Path, tmp_path: Path) -> None:
+    con = connect(db_path)
+    with pytest.raises(LogFormatError, match="no such file or folder"):
+        ingest(con, [tmp_path / "nope"])
+
+
+def test_folder_walk_ignores_non_data_files(tmp_path: Path, db_path: Path) -> None:
+    shutil.copytree(GOOD / "exports", tmp_path / "t")
+    (tmp_path / "t" / "README.md").write_text("# not a log\n")
+    result = ingest(connect(db_path), [tmp_path / "t"])
+    assert result.files == 2
