@@ -160,21 +160,10 @@ def run_pipeline(
         versions=versions(),
         out=out / "report.html",
         markdown_out=out / "summary.md",
-        recommendation_path=out / "recommendations" / "recommendation.json",
-        config_path=Path(config_path) if config_path else None,
-    )
-    findings = make_report(
-        con,
-        window_days=window_days,
-        as_of=as_of,
-        generated_at=generated_at or utcnow(),
-        versions=versions(),
-        fmt="json",
-        out=out / "findings.json",
+        json_out=out / "findings.json",
         recommendation_path=out / "recommendations" / "recommendation.json",
         config_path=Path(config_path) if config_path else None,
     )
     result.report = {**_as_dict(report), "findings_json": str(out / "findings.json")}
-    del findings
     done()
     return result

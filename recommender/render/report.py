@@ -240,6 +240,7 @@ def make_report(
     fmt: str = "html",
     out: Path | None = None,
     markdown_out: Path | None = None,
+    json_out: Path | None = None,
     recommendation_path: Path | None = None,
     config_path: Path | None = None,
 ) -> ReportResult:
@@ -280,6 +281,9 @@ def make_report(
     if markdown_out is not None:
         _write(markdown_out, render_markdown(ctx))
         outputs["md" if fmt != "md" else "md_summary"] = str(markdown_out)
+    if json_out is not None:
+        _write(json_out, render_json(ctx))
+        outputs["json" if fmt != "json" else "json_findings"] = str(json_out)
     return ReportResult(outputs, len(ctx.roles), len(ctx.findings), ctx.notes, result_text)
 
 
