@@ -14,7 +14,6 @@ from importlib import resources
 from typing import Any
 
 import duckdb
-import pyarrow as pa
 
 from recommender import db
 from recommender.errors import RecommenderError
@@ -129,11 +128,7 @@ def load_catalog(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
     con.execute("BEGIN")
     try:
         for table, rows in tables.items():
-            con.execute(f"DELETE FROM {table}")  # table names are our own constants
-            if rows:
-                arrow = pa.Table.from_pylist(rows)  # noqa: F841 - read by DuckDB by name
-                cols = ", ".join(rows[0].keys())
-                con.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM arrow")
+            db.replace_rows(con, table, rows)
         con.execute("DELETE FROM catalog_meta")
         con.executemany(
             "INSERT INTO catalog_meta VALUES (?, ?)",

@@ -109,6 +109,38 @@ def query(
     return [dict(zip(cols, row)) for row in cur.fetchall()]
 
 
+def append_rows(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    rows: list[dict[str, Any]],
+    schema: Any = None,
+) -> int:
+    """Append Python rows to ``table`` through one Arrow batch (columns matched by name)."""
+    if not rows:
+        return 0
+    import pyarrow as pa
+
+    batch = pa.Table.from_pylist(rows, schema=schema)
+    name = f"_batch_{table}"
+    con.register(name, batch)
+    try:
+        run(con, "common/append_batch", table=table, batch=name)
+    finally:
+        con.unregister(name)
+    return len(rows)
+
+
+def replace_rows(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    rows: list[dict[str, Any]],
+    schema: Any = None,
+) -> int:
+    """Replace the whole content of one of our own tables with ``rows``."""
+    run(con, "common/clear_table", table=table)
+    return append_rows(con, table, rows, schema)
+
+
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     """Create every stage's tables that do not exist yet (idempotent)."""
     for name in sql_names("schema"):

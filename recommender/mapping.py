@@ -39,7 +39,6 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-import pyarrow as pa
 
 from recommender import db
 from recommender.catalog import ensure_catalog
@@ -332,12 +331,8 @@ def template_regex(template: str) -> str:
 def _replace_rows(
     con: duckdb.DuckDBPyConnection, table: str, columns: tuple[str, ...], rows: list[dict[str, Any]]
 ) -> None:
-    """Replace a mapping table's content (table and columns are this module's constants)."""
-    con.execute(f"DELETE FROM {table}")
-    if rows:
-        arrow = pa.Table.from_pylist([{c: r.get(c) for c in columns} for r in rows])  # noqa: F841
-        cols = ", ".join(columns)
-        con.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM arrow")
+    """Replace a mapping table's content with ``rows`` (only ``columns`` are written)."""
+    db.replace_rows(con, table, [{c: r.get(c) for c in columns} for r in rows])
 
 
 def _meta(con: duckdb.DuckDBPyConnection, key: str) -> str | None:

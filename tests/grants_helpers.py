@@ -91,7 +91,7 @@ def auth_details(
 
 def reset(con: Any) -> None:
     for table in _TABLES:
-        db.run(con, "grants/clear_table", table=table)
+        db.run(con, "common/clear_table", table=table)
 
 
 def load_role(
@@ -117,7 +117,7 @@ def load_role(
     # Only the expansion steps (for tests of action matching alone).
     write_inventory(con, inv, ["test.json"])
     for table in ("action_pattern_matches", "statement_actions"):
-        db.run(con, "grants/clear_table", table=table)
+        db.run(con, "common/clear_table", table=table)
     db.run(con, "grants/action_pattern_matches")
     db.run(con, "grants/statement_actions")
     return None

@@ -63,7 +63,7 @@ def evaluate(
     con.execute("BEGIN")
     try:
         for table in _DERIVED:
-            db.run(con, "grants/clear_table", table=table)
+            db.run(con, "common/clear_table", table=table)
         for i, step in enumerate(_STEPS, 1):
             started = time.perf_counter()
             db.run(con, step)

@@ -96,14 +96,7 @@ _SCHEMAS: dict[str, pa.Schema] = {
 
 
 def _insert(con: duckdb.DuckDBPyConnection, table: str, rows: list[dict[str, Any]]) -> None:
-    if not rows:
-        return
-    batch = pa.Table.from_pylist(rows, schema=_SCHEMAS[table])
-    con.register("_grants_batch", batch)
-    try:
-        db.run(con, "grants/insert_rows", table=table, batch="_grants_batch")
-    finally:
-        con.unregister("_grants_batch")
+    db.append_rows(con, table, rows, schema=_SCHEMAS[table])
 
 
 def write_inventory(con: duckdb.DuckDBPyConnection, inv: Inventory, files: list[str]) -> None:

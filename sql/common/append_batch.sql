@@ -1,3 +1,3 @@
--- Append a batch of rows (an Arrow table registered by name) to a grants table.
+-- Append a batch of rows (an Arrow table registered under a name) to a table, by column name.
 -- {{table}}: target table; {{batch}}: the registered batch. No values in the text.
 INSERT INTO {{table}} BY NAME SELECT * FROM {{batch}}
