@@ -301,7 +301,7 @@ class CloudFormationRepo:
         hits: list[tuple[Template, str]] = []
         unresolved: list[tuple[str, str]] = []  # (name pattern, description)
         for t in self.templates:
-            for lid, res, props in t.of_type("AWS::IAM::Role"):
+            for lid, _res, props in t.of_type("AWS::IAM::Role"):
                 rn = props.get("RoleName") if props.kind == "map" else None
                 if rn is None:
                     # CloudFormation names it <stack>-<LogicalId>-<random> (parts cut to fit 64)
