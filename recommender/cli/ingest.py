@@ -78,11 +78,14 @@ def ingest_command(paths: tuple[str, ...], db: Path, strict: bool, rebuild: bool
     records were rejected (see the rejects table), 1 on error.
 
     \b
-    Examples:
-      recommender ingest sample_logs/ --db recommender.duckdb
+    From S3, and at organisation scale through Athena:
       recommender ingest s3://my-trail/AWSLogs/ --since 2026-10-01 --region us-east-1
       recommender ingest --engine athena --athena-database default \\
           --athena-table cloudtrail_logs --athena-output s3://athena-results/recommender/
+
+    \b
+    Example:
+      recommender ingest sample_logs/ --db recommender.duckdb
     """
     if engine == "athena":
         from recommender.athena import athena_ingest

@@ -1,0 +1,2 @@
+-- Refresh table statistics after a large delete (DuckDB's VACUUM). No parameters.
+VACUUM;
