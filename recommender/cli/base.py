@@ -88,7 +88,7 @@ window_option = click.option(
 )
 
 
-def _parse_date(ctx: click.Context, param: click.Parameter, value: str | None) -> date | None:
+def parse_date(ctx: click.Context, param: click.Parameter, value: str | None) -> date | None:
     if value is None:
         return None
     try:
@@ -101,7 +101,7 @@ as_of_option = click.option(
     "--as-of",
     "as_of",
     default=None,
-    callback=_parse_date,
+    callback=parse_date,
     help="End of the window (YYYY-MM-DD); default: the newest ingested event.",
 )
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from recommender.cli.base import Progress, _parse_date, db_option, emit, format_option, main, note
+from recommender.cli.base import Progress, db_option, emit, format_option, main, note, parse_date
 from recommender.db import connect
 from recommender.errors import EXIT_REJECTIONS, RecommenderError
 from recommender.ingest import IngestResult, ingest, rebuild_aggregates
@@ -43,9 +43,9 @@ def _human(result: IngestResult) -> None:
 @click.option("--strict", is_flag=True, help="Fail (exit 1) on the first rejected record.")
 @click.option("--rebuild-aggregates", "rebuild", is_flag=True,
               help="Recompute usage_daily and sessions_daily from stored events (no PATH needed).")
-@click.option("--since", default=None, callback=_parse_date,
+@click.option("--since", default=None, callback=parse_date,
               help="S3/Athena: first day (YYYY-MM-DD, UTC day folders) to read.")
-@click.option("--until", default=None, callback=_parse_date,
+@click.option("--until", default=None, callback=parse_date,
               help="S3/Athena: last day (inclusive) to read.")
 @click.option("--account", "accounts", multiple=True,
               help="S3/Athena: only this account id (repeatable).")
