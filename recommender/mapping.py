@@ -315,7 +315,9 @@ def template_regex(template: str) -> str:
             if name == "Partition":
                 out.append("aws[a-z-]*")
             elif name == "Region":
-                out.append("[a-z0-9-]*")
+                # `*`: a call that may be served in several regions (a cross-region
+                # inference profile's foundation model) touches the resource in any of them.
+                out.append("([a-z0-9-]*|\\*)")
             elif i == len(parts) - 1 and name not in _ATOMIC:
                 out.append(".+")
             else:

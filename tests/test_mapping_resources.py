@@ -269,13 +269,22 @@ CASES = [
             (
                 f"arn:aws:bedrock:us-east-1:{ACCT}:inference-profile/us.anthropic.claude-3-haiku-20240307-v1:0",
                 "AWS::Bedrock::InferenceProfile",
-            )
+            ),
+            # IAM also checks the model the profile routes to, in whichever region serves it
+            (
+                "arn:aws:bedrock:*::foundation-model/anthropic.claude-3-haiku-20240307-v1:0",
+                "AWS::Bedrock::FoundationModel",
+            ),
         },
         {
             f"arn:aws:bedrock:us-east-1:{ACCT}:inference-profile/us.anthropic.claude-3-haiku-20240307-v1:0": (
                 "bedrock",
                 "inference-profile",
-            )
+            ),
+            "arn:aws:bedrock:*::foundation-model/anthropic.claude-3-haiku-20240307-v1:0": (
+                "bedrock",
+                "foundation-model",
+            ),
         },
     ),
     (

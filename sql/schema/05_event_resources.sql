@@ -99,6 +99,19 @@ CREATE OR REPLACE MACRO er_model_arn(m, p, region, acct) AS CASE
         THEN 'arn:' || p || ':bedrock:' || region || ':' || acct || ':inference-profile/' || m
     ELSE 'arn:' || p || ':bedrock:' || region || '::foundation-model/' || m END;
 
+-- A system-defined cross-region inference profile (us.anthropic.claude-...) routes each
+-- call to the foundation model in one of several regions, and IAM checks
+-- bedrock:InvokeModel on the profile AND on the foundation model in the region served
+-- (https://docs.aws.amazon.com/bedrock/latest/userguide/inference-profiles-prereq.html).
+-- A policy scoped to the profile alone would break the call, so the model is a touched
+-- resource too, in any region. Application inference profiles name no model: left alone.
+CREATE OR REPLACE MACRO er_profile_model_arn(arn, p) AS CASE
+    WHEN arn IS NULL THEN NULL
+    WHEN regexp_matches(arn, ':inference-profile/(us|eu|apac|us-gov|global|jp|au|ca)\.')
+        THEN 'arn:' || p || ':bedrock:*::foundation-model/'
+             || regexp_extract(arn, ':inference-profile/[a-z-]+\.(.+)$', 1)
+    END;
+
 CREATE OR REPLACE MACRO er_model_kind(arn) AS CASE
     WHEN arn IS NULL THEN NULL
     WHEN arn LIKE '%:foundation-model/%' THEN 'AWS::Bedrock::FoundationModel'
@@ -292,6 +305,8 @@ CREATE OR REPLACE MACRO er_from_params(src, op, rp, acct, region, p) AS flatten(
     CASE WHEN src = 'bedrock.amazonaws.com' THEN [
         er_item(er_model_arn(er_str(rp, '$.modelId'), p, region, acct),
                 er_model_kind(er_model_arn(er_str(rp, '$.modelId'), p, region, acct))),
+        er_item(er_profile_model_arn(er_model_arn(er_str(rp, '$.modelId'), p, region, acct), p),
+                'AWS::Bedrock::FoundationModel'),
         er_item('arn:' || p || ':bedrock:' || region || ':' || acct || ':agent/' || er_str(rp, '$.agentId'),
                 CASE WHEN er_str(rp, '$.agentId') IS NOT NULL THEN 'AWS::Bedrock::Agent' END),
         er_item('arn:' || p || ':bedrock:' || region || ':' || acct || ':agent-alias/' || er_str(rp, '$.agentId')
