@@ -52,9 +52,11 @@ ProgressFn = Callable[[int, int, str], None]
 BATCH_BYTES = 256 * 1024 * 1024
 BATCH_FILES = 2000
 GZIP_RATIO = 10
-# Largest single JSON document (an S3 delivery object is one document). CloudTrail
-# rotates its files long before this.
-MAX_OBJECT_BYTES = 256 * 1024 * 1024
+# Largest single JSON document DuckDB reads (an S3 delivery object is one document).
+# DuckDB sizes its read buffers by it, per thread, inside the memory limit, so it stays
+# modest; a bigger file fails the fast path and is read by the tolerant path record by
+# record (slower, same result).
+MAX_OBJECT_BYTES = 64 * 1024 * 1024
 HEAD_BYTES = 64 * 1024
 MARKER = "__recommender_reject__"
 
@@ -161,6 +163,7 @@ def ingest(
     """
     started = time.perf_counter()
     run(con, "ingest/quiet")
+    run(con, "ingest/memory_limit")
     all_sources = list(local_files(paths or [])) + list(sources or [])
     if not all_sources:
         raise LogFormatError("no CloudTrail files found under the given paths (looked for *.json, "
@@ -534,7 +537,14 @@ def _recover(p: _Prepared, tmp: Path) -> None:
     else:
         try:
             doc = json.loads(text)
-            docs = doc if isinstance(doc, list) else [doc]
+            # One line per record, so no line is larger than the file's biggest record
+            # (a whole delivery object can exceed DuckDB's maximum object size).
+            if isinstance(doc, dict) and isinstance(doc.get("Records"), list):
+                docs = doc["Records"]
+            elif isinstance(doc, dict) and isinstance(doc.get("Events"), list):
+                docs = doc["Events"]
+            else:
+                docs = doc if isinstance(doc, list) else [doc]
             lines = [json.dumps(d) for d in docs]
         except ValueError:
             lines = _recover_lines(text) or _recover_document(text)

@@ -233,3 +233,14 @@ def test_folder_walk_ignores_non_data_files(tmp_path: Path, db_path: Path) -> No
     (tmp_path / "t" / "README.md").write_text("# not a log\n")
     result = ingest(connect(db_path), [tmp_path / "t"])
     assert result.files == 2
+
+
+def test_files_larger_than_the_fast_path_limit_are_read_record_by_record(
+        db_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import recommender.ingest as ingest_module
+
+    monkeypatch.setattr(ingest_module, "MAX_OBJECT_BYTES", 4096)  # smaller than the delivery objects
+    con = connect(db_path)
+    result = ingest(con, [GOOD / "AWSLogs" / ACCT / "CloudTrail" / "us-east-1"])
+    _reconciles(result)
+    assert result.rejected == 0 and result.stored == 6

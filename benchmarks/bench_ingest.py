@@ -1,0 +1,333 @@
+"""Measure `recommender ingest` against `gzip -dc` over the same CloudTrail corpus.
+
+The issue sets two targets for ingest on a 2-core machine: ingest + aggregate
+within 1.5x the wall time of `gzip -dc` over the same files, and peak RSS under
+1.5 GiB at 5 million events. This script makes those claims checkable:
+
+1. generates (once, deterministically) a corpus of N events in the S3 delivery
+   layout `AWSLogs/<acct>/CloudTrail/<region>/YYYY/MM/DD/*.json.gz`, each file
+   a minified `{"Records":[...]}` like CloudTrail writes, ~1.5 KB per record
+   uncompressed with a realistic field set (assumed-role agents, IAM users, AWS
+   services, S3/DynamoDB/Lambda data events with `resources[]`, errors);
+2. warms the page cache, then times `gzip -dc` over every file (the baseline,
+   measured in the same run);
+3. runs `python -m recommender ingest` on the corpus into a fresh database in a
+   subprocess, timing it and reading its peak RSS from ``getrusage(RUSAGE_CHILDREN)``;
+4. prints events/s, MB/s (uncompressed), the ratio to `gzip -dc` and peak RSS.
+
+Usage::
+
+    python benchmarks/bench_ingest.py --events 500000
+    python benchmarks/bench_ingest.py --events 5000000 --delete-corpus
+
+The corpus lives under ``benchmarks/.corpus/`` (git-ignored).
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import os
+import random
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from concurrent.futures import ProcessPoolExecutor
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+CORPUS_ROOT = HERE / ".corpus"
+RECORDS_PER_FILE = 500
+ACCOUNT = "123456789012"
+REGIONS = ["us-east-1", "eu-west-1"]
+START = datetime(2026, 1, 1, tzinfo=timezone.utc)
+
+ROLES = [
+    ("/service-role/", "bedrock-agent-exec"),
+    ("/", "lambda-tool-search"),
+    ("/", "lambda-tool-tickets"),
+    ("/ecs/", "ecs-worker"),
+    ("/", "ci-deploy"),
+    ("/", "shared-agents"),
+]
+SESSIONS = ["agent-a", "agent-b", "i-0abc1234def567890", "GitHubActions", "botocore-session-1"]
+USER_AGENTS = [
+    "Boto3/1.34.69 md/Botocore#1.34.69 ua/2.0 os/linux#5.10 md/arch#x86_64 lang/python#3.12.2",
+    "aws-sdk-java/2.25.11 Linux/5.10 OpenJDK_64-Bit_Server_VM/17.0.10 Java/17.0.10 exec-env/AWS_ECS_FARGATE",
+    "aws-cli/2.15.30 Python/3.11.8 Linux/6.5 exe/x86_64.ubuntu.22 prompt/off command/s3.cp",
+    "bedrock-agent.amazonaws.com",
+]
+
+# (eventSource, eventName, readOnly, data event?, resource type)
+CALLS = [
+    ("s3.amazonaws.com", "GetObject", True, True, "AWS::S3::Object"),
+    ("s3.amazonaws.com", "PutObject", False, True, "AWS::S3::Object"),
+    ("s3.amazonaws.com", "ListObjects", True, False, "AWS::S3::Bucket"),
+    ("dynamodb.amazonaws.com", "GetItem", True, True, "AWS::DynamoDB::Table"),
+    ("dynamodb.amazonaws.com", "PutItem", False, True, "AWS::DynamoDB::Table"),
+    ("lambda.amazonaws.com", "Invoke", False, True, "AWS::Lambda::Function"),
+    ("bedrock.amazonaws.com", "InvokeModel", True, False, None),
+    ("sts.amazonaws.com", "AssumeRole", True, False, "AWS::IAM::Role"),
+    ("kms.amazonaws.com", "Decrypt", True, False, "AWS::KMS::Key"),
+    ("secretsmanager.amazonaws.com", "GetSecretValue", True, False, None),
+    ("logs.amazonaws.com", "CreateLogStream", False, False, None),
+    ("ec2.amazonaws.com", "DescribeInstances", True, False, None),
+]
+
+
+def _record(rng: random.Random, when: datetime, region: str) -> dict:
+    source, name, read_only, data_event, rtype = rng.choice(CALLS)
+    path, role = rng.choice(ROLES)
+    kind = rng.random()
+    if kind < 0.85:
+        session = rng.choice(SESSIONS)
+        identity = {
+            "type": "AssumedRole",
+            "principalId": f"AROA{rng.getrandbits(64):016X}:{session}",
+            "arn": f"arn:aws:sts::{ACCOUNT}:assumed-role/{role}/{session}",
+            "accountId": ACCOUNT,
+            "accessKeyId": f"ASIA{rng.getrandbits(64):016X}",
+            "sessionContext": {
+                "sessionIssuer": {
+                    "type": "Role",
+                    "principalId": f"AROA{rng.getrandbits(64):016X}",
+                    "arn": f"arn:aws:iam::{ACCOUNT}:role{path}{role}",
+                    "accountId": ACCOUNT,
+                    "userName": role,
+                },
+                "webIdFederationData": {},
+                "attributes": {
+                    "creationDate": (when - timedelta(minutes=20)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                    "mfaAuthenticated": "false",
+                },
+            },
+        }
+    elif kind < 0.95:
+        identity = {
+            "type": "IAMUser",
+            "principalId": f"AIDA{rng.getrandbits(64):016X}",
+            "arn": f"arn:aws:iam::{ACCOUNT}:user/legacy-bot",
+            "accountId": ACCOUNT,
+            "accessKeyId": "AKIAEXAMPLELEGACY001",
+            "userName": "legacy-bot",
+        }
+    else:
+        identity = {"type": "AWSService", "invokedBy": "lambda.amazonaws.com"}
+    bucket = rng.choice(["agent-data", "agent-artifacts", "ci-builds"])
+    key = f"tenants/{rng.randrange(500)}/docs/{rng.getrandbits(48):012x}.json"
+    resources = []
+    request: dict = {}
+    if source == "s3.amazonaws.com":
+        request = {"bucketName": bucket, "Host": f"{bucket}.s3.{region}.amazonaws.com", "key": key}
+        resources = [
+            {"type": "AWS::S3::Object", "ARN": f"arn:aws:s3:::{bucket}/{key}"},
+            {"accountId": ACCOUNT, "type": "AWS::S3::Bucket", "ARN": f"arn:aws:s3:::{bucket}"},
+        ]
+    elif rtype == "AWS::DynamoDB::Table":
+        table = rng.choice(["sessions", "tickets"])
+        request = {"tableName": table, "key": {"pk": {"S": f"user#{rng.randrange(10**6)}"}}}
+        resources = [{"accountId": ACCOUNT, "type": rtype,
+                      "ARN": f"arn:aws:dynamodb:{region}:{ACCOUNT}:table/{table}"}]
+    elif rtype == "AWS::Lambda::Function":
+        fn = rng.choice(["search-tool", "ticket-tool"])
+        request = {"functionName": f"arn:aws:lambda:{region}:{ACCOUNT}:function:{fn}",
+                   "invocationType": "RequestResponse"}
+        resources = [{"accountId": ACCOUNT, "type": rtype,
+                      "ARN": f"arn:aws:lambda:{region}:{ACCOUNT}:function:{fn}"}]
+    elif source == "bedrock.amazonaws.com":
+        request = {"modelId": "anthropic.claude-3-5-sonnet-20240620-v1:0"}
+    elif rtype == "AWS::KMS::Key":
+        resources = [{"accountId": ACCOUNT, "type": rtype,
+                      "ARN": f"arn:aws:kms:{region}:{ACCOUNT}:key/{uuid.UUID(int=rng.getrandbits(128))}"}]
+        request = {"encryptionAlgorithm": "SYMMETRIC_DEFAULT"}
+    elif rtype == "AWS::IAM::Role":
+        target = rng.choice(ROLES)[1]
+        request = {"roleArn": f"arn:aws:iam::{ACCOUNT}:role/{target}", "roleSessionName": "s1",
+                   "durationSeconds": 3600}
+        resources = [{"accountId": ACCOUNT, "type": rtype, "ARN": f"arn:aws:iam::{ACCOUNT}:role/{target}"}]
+    else:
+        request = {"logGroupName": f"/aws/lambda/{role}", "maxResults": 50}
+    error = rng.random()
+    rec: dict = {
+        "eventVersion": "1.09" if data_event else "1.08",
+        "userIdentity": identity,
+        "eventTime": when.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "eventSource": source,
+        "eventName": name,
+        "awsRegion": region,
+        "sourceIPAddress": f"10.{rng.randrange(256)}.{rng.randrange(256)}.{rng.randrange(256)}",
+        "userAgent": rng.choice(USER_AGENTS),
+        "requestParameters": request,
+        "responseElements": None if read_only else {"x-amz-request-charged": None,
+                                                    "requestId": f"{rng.getrandbits(64):016x}"},
+        "additionalEventData": {
+            "SignatureVersion": "SigV4",
+            "CipherSuite": "TLS_AES_128_GCM_SHA256",
+            "bytesTransferredIn": rng.randrange(10**5),
+            "AuthenticationMethod": "AuthHeader",
+            "x-amz-id-2": f"{rng.getrandbits(256):064x}",
+            "bytesTransferredOut": rng.randrange(10**6),
+        },
+        "requestID": f"{rng.getrandbits(64):016X}",
+        "eventID": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
+        "readOnly": read_only,
+        "resources": resources,
+        "eventType": "AwsApiCall",
+        "managementEvent": not data_event,
+        "recipientAccountId": ACCOUNT,
+        "eventCategory": "Data" if data_event else "Management",
+        "tlsDetails": {
+            "tlsVersion": "TLSv1.3",
+            "cipherSuite": "TLS_AES_128_GCM_SHA256",
+            "clientProvidedHostHeader": f"{source.split('.')[0]}.{region}.amazonaws.com",
+        },
+    }
+    if error < 0.03:
+        rec["errorCode"] = "AccessDenied"
+        rec["errorMessage"] = f"User: {identity.get('arn', 'x')} is not authorized to perform: {name}"
+    elif error < 0.04:
+        rec["errorCode"] = "ThrottlingException"
+        rec["errorMessage"] = "Rate exceeded"
+    if identity["type"] == "AWSService":
+        rec["sharedEventID"] = str(uuid.UUID(int=rng.getrandbits(128), version=4))
+    return rec
+
+
+def _write_file(args: tuple[Path, int, int]) -> tuple[int, int]:
+    """Write file number ``index`` with ``count`` records; returns (records, uncompressed bytes)."""
+    root, index, count = args
+    rng = random.Random(index)
+    region = REGIONS[index % len(REGIONS)]
+    # ~288 five-minute files per region per day, as a busy trail writes them.
+    when = START + timedelta(minutes=5 * (index // len(REGIONS)))
+    folder = root / "AWSLogs" / ACCOUNT / "CloudTrail" / region / when.strftime("%Y/%m/%d")
+    folder.mkdir(parents=True, exist_ok=True)
+    records = [_record(rng, when + timedelta(seconds=rng.randrange(300)), region) for _ in range(count)]
+    records.sort(key=lambda r: r["eventTime"])
+    body = json.dumps({"Records": records}, separators=(",", ":")).encode()
+    name = f"{ACCOUNT}_CloudTrail_{region}_{when.strftime('%Y%m%dT%H%MZ')}_{index:08d}.json.gz"
+    with open(folder / name, "wb") as fh:
+        fh.write(gzip.compress(body, compresslevel=6, mtime=0))
+    return count, len(body)
+
+
+def generate(root: Path, events: int) -> tuple[int, int, int]:
+    """Create the corpus if missing; returns (files, events, uncompressed bytes)."""
+    marker = root.parent / f"{root.name}.corpus.json"  # outside the tree that gets ingested
+    if marker.exists():
+        meta = json.loads(marker.read_text())
+        return meta["files"], meta["events"], meta["bytes"]
+    if root.exists():
+        shutil.rmtree(root)
+    root.mkdir(parents=True)
+    marker.unlink(missing_ok=True)
+    jobs = []
+    left, index = events, 0
+    while left > 0:
+        n = min(RECORDS_PER_FILE, left)
+        jobs.append((root, index, n))
+        left -= n
+        index += 1
+    total = nbytes = 0
+    with ProcessPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
+        for count, size in pool.map(_write_file, jobs, chunksize=16):
+            total += count
+            nbytes += size
+    marker.write_text(json.dumps({"files": len(jobs), "events": total, "bytes": nbytes}))
+    return len(jobs), total, nbytes
+
+
+RESOURCES_ONLY_SNIPPET = """
+import json, sys
+from recommender.db import connect
+from recommender.ingest import ingest
+con = connect(sys.argv[2])
+con.execute(\"\"\"CREATE OR REPLACE MACRO event_touched_resources(event_source, event_name, resources,
+    request_parameters, account_id, region) AS
+    [{'arn': r.arn, 'kind': r.type} FOR r IN coalesce(resources, []) IF r.arn IS NOT NULL]\"\"\")
+print(json.dumps(ingest(con, [sys.argv[1]]).to_dict()))
+"""
+
+
+def _files(root: Path) -> list[str]:
+    return sorted(str(p) for p in root.rglob("*.json.gz"))
+
+
+def _timed(cmd: list[str], **kw) -> float:
+    start = time.perf_counter()
+    subprocess.run(cmd, check=True, **kw)
+    return time.perf_counter() - start
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--events", type=int, default=500_000)
+    ap.add_argument("--corpus", type=Path, default=None, help="default: benchmarks/.corpus/<N>")
+    ap.add_argument("--delete-corpus", action="store_true", help="remove the corpus afterwards")
+    ap.add_argument("--keep-db", action="store_true", help="keep the database (prints its path)")
+    ap.add_argument("--resources-only", action="store_true",
+                    help="replace event_touched_resources by the resources[]-only version (ingest alone)")
+    args = ap.parse_args()
+
+    root = args.corpus or CORPUS_ROOT / str(args.events)
+    t0 = time.perf_counter()
+    nfiles, nevents, nbytes = generate(root, args.events)
+    print(f"corpus: {root} ({nfiles} files, {nevents} events, {nbytes / 1e6:.0f} MB uncompressed, "
+          f"{sum(p.stat().st_size for p in root.rglob('*.json.gz')) / 1e6:.0f} MB gzip) "
+          f"ready in {time.perf_counter() - t0:.1f}s", flush=True)
+
+    files = _files(root)
+    listing = "\0".join(files).encode()
+    # Warm the page cache so neither measurement pays for the disk.
+    subprocess.run(["xargs", "-0", "cat"], input=listing, stdout=subprocess.DEVNULL, check=True)
+    t_gzip = _timed(["xargs", "-0", "gzip", "-dc"], input=listing, stdout=subprocess.DEVNULL)
+
+    tmp = Path(tempfile.mkdtemp(prefix="bench_ingest_"))
+    db = tmp / "bench.duckdb"
+    if args.resources_only:
+        # The ingest stage alone: usage_daily from CloudTrail's resources[] only, as the
+        # ingest contract defines it, without the mapping stage's request-parameter
+        # extension of event_touched_resources (measured separately without this flag).
+        cmd = [sys.executable, "-c", RESOURCES_ONLY_SNIPPET, str(root), str(db)]
+    else:
+        cmd = [sys.executable, "-m", "recommender", "ingest", str(root), "--db", str(db),
+               "--format", "json"]
+    start = time.perf_counter()
+    proc = subprocess.run(cmd, check=False, capture_output=True, text=True)
+    t_ingest = time.perf_counter() - start
+    # ru_maxrss of children is the largest of any waited-for child (KiB on Linux);
+    # the ingest process dominates (cat/gzip/xargs stay at a few MiB).
+    peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    if proc.returncode not in (0, 3):
+        print(proc.stderr, file=sys.stderr)
+        return 1
+    summary = json.loads(proc.stdout)
+    db_mb = db.stat().st_size / 1e6
+    if not args.keep_db:
+        shutil.rmtree(tmp)
+
+    print(f"command: {' '.join(cmd) if not args.resources_only else 'python -c <resources-only ingest>'}")
+    print(f"stored={summary['stored']} duplicates={summary['duplicates']} rejected={summary['rejected']} "
+          f"files={summary['files']} db={db_mb:.0f} MB")
+    print(f"gzip -dc     : {t_gzip:8.2f} s  {nbytes / 1e6 / t_gzip:8.1f} MB/s")
+    print(f"ingest       : {t_ingest:8.2f} s  {nbytes / 1e6 / t_ingest:8.1f} MB/s  "
+          f"{nevents / t_ingest:,.0f} events/s")
+    print(f"ratio        : {t_ingest / t_gzip:8.2f} x gzip -dc (target <= 1.5)")
+    print(f"peak RSS     : {peak_kib / 1024:8.0f} MiB (target < 1536)")
+    if args.keep_db:
+        print(f"database     : {db}")
+    if args.delete_corpus:
+        shutil.rmtree(root)
+        (root.parent / f"{root.name}.corpus.json").unlink(missing_ok=True)
+        print(f"deleted {root}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
