@@ -6,7 +6,8 @@ the analysis says, over a window ending at ``as_of`` (default: the newest ingest
 day), whether the action was ``used`` (a successful call needing it, on a resource the
 grant covers), ``unused`` (only before the window), ``never_needed`` (never called, or a
 grant that can never be exercised), or ``unobservable`` (these logs cannot show it: a
-data event the trail does not record, a permission no rule infers). Beside those,
+data event the trail does not record, for the account or for the granted bucket, table
+or function, a permission no rule infers). Beside those,
 ``denied`` calls (what it tried beyond its scope) and ``unexplained`` successful calls
 (that the modelled grants do not cover) are reported, never dropped.
 
@@ -61,6 +62,7 @@ _STEPS = (
     "analysis/covered",
     "analysis/data_event_actions",
     "analysis/observability",
+    "analysis/observed_scopes",
     "analysis/clear_results",
     "analysis/status_granted",
     "analysis/status_unknown_actions",
@@ -103,6 +105,9 @@ class ActionVerdict:
     last_seen: datetime | None
     resources: tuple[str, ...]
     why: str
+    # Granted patterns on buckets / tables / functions the logs hold no data event for:
+    # their use cannot be seen, so the recommender keeps them.
+    unobserved_resources: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -113,6 +118,7 @@ class ActionVerdict:
             "last_seen": _iso(self.last_seen),
             "resources": list(self.resources),
             "why": self.why,
+            "unobserved_resources": list(self.unobserved_resources),
         }
 
 
@@ -338,6 +344,7 @@ def _read_result(
                     last_seen=r["last_seen"],
                     resources=tuple(r["resources"] or ()),
                     why=r["why"],
+                    unobserved_resources=tuple(r["unobserved_resources"] or ()),
                 )
             )
     others: list[Finding] = []

@@ -149,27 +149,92 @@ def test_unobservable_is_decided_from_the_logs(built, analysed, tmp_path):
     # S3 write data events are in the logs (PutObject), so an uncalled DeleteObject is not unobservable
     assert "the logs do record s3_object write events" in v[("s3:DeleteObject", "never_needed")].why
 
-    # Once the logs hold one DynamoDB read data event (from another principal), GetItem is
-    # observable and was never needed; PutItem (write) stays unobservable.
+    # Trails select data events per table: one DynamoDB read data event on another table
+    # (from another principal) says nothing about table/sessions, so GetItem stays
+    # unobservable, now because of that table. Once the logs hold one on table/sessions,
+    # GetItem is observable there and was never needed; PutItem (write) stays
+    # unobservable by the account-wide read/write rule.
     path = fresh_copy(built, tmp_path)
-    extra = tmp_path / "AWSLogs" / ACCOUNT / "CloudTrail" / "us-east-1" / "2026" / "10" / "29"
-    extra.mkdir(parents=True)
-    record = json.loads(next((FIXTURE / "AWSLogs").rglob("*20261029T1505Z*.json")).read_text())["Records"][0]
-    record.update(
-        eventID="00000000-0000-4000-8000-00000000d1d1", eventSource="dynamodb.amazonaws.com",
-        eventName="GetItem", readOnly=True, requestParameters={"tableName": "orders", "key": {}},
-        resources=[{"type": "AWS::DynamoDB::Table",
-                    "ARN": f"arn:aws:dynamodb:us-east-1:{ACCOUNT}:table/orders"}],
-    )  # fmt: skip
-    (extra / f"{ACCOUNT}_CloudTrail_us-east-1_20261029T1600Z_00000000000ddb01.json").write_text(
-        json.dumps({"Records": [record]})
-    )
     con = db.connect(path)
-    ingest.ingest(con, [tmp_path / "AWSLogs"])
-    r2 = analyze(con)
+    sessions = f"arn:aws:dynamodb:us-east-1:{ACCOUNT}:table/sessions"
+    for n, table in enumerate(("orders", "sessions")):
+        _add_dynamodb_read(tmp_path / f"logs{n}", table, n)
+        ingest.ingest(con, [tmp_path / f"logs{n}" / "AWSLogs"])
+        r2 = analyze(con)
+        if table == "orders":
+            get = verdicts(r2, AGENT)[("dynamodb:GetItem", "unobservable")]
+            assert f"no dynamodb_item data event for table(s) {sessions} from any principal" in get.why
+            assert get.unobserved_resources == (sessions,)
     con.close()
     assert status_of(r2, AGENT, "dynamodb:GetItem") == {"never_needed"}
     assert status_of(r2, AGENT, "dynamodb:PutItem") == {"unobservable"}
+
+
+def _add_dynamodb_read(root: Path, table: str, n: int) -> None:
+    """One GetItem data event on ``table`` by another principal, under ``root``/AWSLogs."""
+    extra = root / "AWSLogs" / ACCOUNT / "CloudTrail" / "us-east-1" / "2026" / "10" / "29"
+    extra.mkdir(parents=True)
+    record = json.loads(next((FIXTURE / "AWSLogs").rglob("*20261029T1505Z*.json")).read_text())["Records"][0]
+    record.update(
+        eventID=f"00000000-0000-4000-8000-00000000d1d{n}", eventSource="dynamodb.amazonaws.com",
+        eventName="GetItem", readOnly=True, requestParameters={"tableName": table, "key": {}},
+        resources=[{"type": "AWS::DynamoDB::Table",
+                    "ARN": f"arn:aws:dynamodb:us-east-1:{ACCOUNT}:table/{table}"}],
+    )  # fmt: skip
+    (extra / f"{ACCOUNT}_CloudTrail_us-east-1_20261029T1600Z_00000000000ddb0{n}.json").write_text(
+        json.dumps({"Records": [record]})
+    )
+
+
+RESULTS = "arn:aws:s3:::athena-results-111122223333/q/*"
+
+
+def test_unobservable_is_decided_per_bucket(tmp_path):
+    """Trails select S3 data events per bucket. The fixture's logs hold S3 data events for
+    kb-docs and other-bucket, none for athena-results-111122223333 (from anyone): what
+    the agent may do there cannot be seen, so it is unobservable (and the patterns are
+    listed to keep) instead of never needed; a bucket with data events stays decidable,
+    and a wildcard in the bucket name falls back to the account-wide rule."""
+    iam = json.loads((FIXTURE / "iam" / "authorization-details.json").read_text())
+    agent = next(r for r in iam["RoleDetailList"] if r["RoleName"] == "agent-support")
+    agent["RolePolicyList"].append({"PolicyName": "athena-results", "PolicyDocument": {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Sid": "Results", "Effect": "Allow", "Resource": RESULTS,
+             "Action": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:RestoreObject"]},
+            {"Sid": "Other", "Effect": "Allow", "Action": "s3:PutObjectAcl",
+             "Resource": "arn:aws:s3:::other-bucket/*"},
+            {"Sid": "Wild", "Effect": "Allow", "Action": "s3:GetObjectAcl",
+             "Resource": "arn:aws:s3:::athena-*/q/*"},
+        ]}})  # fmt: skip
+    iam_file = tmp_path / "authorization-details.json"
+    iam_file.write_text(json.dumps(iam))
+    con = db.connect(tmp_path / "b.duckdb")
+    ingest.ingest(con, [FIXTURE / "AWSLogs"])
+    load_authorization_details(con, [iam_file])
+    r = analyze(con)
+    con.close()
+    v = verdicts(r, AGENT)
+    # used / unused on kb-docs, also granted on the unobserved bucket: listed to keep
+    get = v[("s3:GetObject", "used")]
+    assert get.unobserved_resources == (RESULTS,)
+    assert "also granted on bucket(s) athena-results-111122223333" in get.why
+    assert v[("s3:PutObject", "unused")].unobserved_resources == (RESULTS,)
+    # never called: unobservable where no data event is logged, whatever kb-docs shows
+    delete = v[("s3:DeleteObject", "unobservable")]
+    assert delete.unobserved_resources == (RESULTS,)
+    assert "no s3_object data event for bucket(s) athena-results-111122223333" in delete.why
+    assert "never called on its other granted resources" in delete.why
+    restore = v[("s3:RestoreObject", "unobservable")]
+    assert restore.unobserved_resources == (RESULTS,)
+    assert "never called on its other" not in restore.why
+    # other-bucket has data events (the agent's unexplained GetObject): never needed
+    acl = v[("s3:PutObjectAcl", "never_needed")]
+    assert acl.unobserved_resources == ()
+    # athena-* names no one bucket: the account-wide rule (read events are logged)
+    assert "the logs do record s3_object read events" in v[("s3:GetObjectAcl", "never_needed")].why
+    # a grant that can never be exercised is never needed, observed bucket or not
+    assert status_of(r, AGENT, "s3:GetObjectTagging") == {"never_needed"}
 
 
 def test_denied_is_reported_even_when_not_granted(analysed):

@@ -189,6 +189,67 @@ def test_action_without_resource_types_keeps_star_and_unknown_resource_keeps_ori
     assert r.resources_scoped == 0
 
 
+def test_patterns_on_unobserved_buckets_are_kept_as_written_beside_the_used_ones():
+    """The analysis lists a grant's patterns on buckets with no data event logged
+    (``unobserved_resources``): they are kept exactly, the used bucket is scoped, and a
+    bucket whose data events are logged loses what was never called."""
+    results = "arn:aws:s3:::athena-results/reporting/*"
+    p = inline(
+        doc(
+            {
+                "Sid": "Curated",
+                "Effect": "Allow",
+                "Action": ["s3:GetObject", "s3:PutObject"],
+                "Resource": "arn:aws:s3:::curated/*",
+            },
+            {
+                "Sid": "Results",
+                "Effect": "Allow",
+                "Action": ["s3:GetObject", "s3:PutObject"],
+                "Resource": ["arn:aws:s3:::athena-results", results],
+            },
+        )
+    )
+    obs = objects("curated/in/", 4)
+    statuses = {
+        "s3:getobject": ActionStatus(
+            "s3:GetObject", "used", 4, last_seen=AS_OF, unobserved_resources=(results,)
+        ),
+        "s3:putobject": ActionStatus(
+            "s3:PutObject", "unobservable", why="...", unobserved_resources=(results,)
+        ),
+    }
+    r = minimize_role(role([p], obs, statuses), CAT, RecommendConfig(), AS_OF, 90)
+    kept = {k.action: k for k in r.kept}
+    assert kept["s3:GetObject"].resources == [results, "arn:aws:s3:::curated/in/*"]
+    assert kept["s3:PutObject"].resources == [results]  # not curated/*: never called there
+    assert kept["s3:PutObject"].kind == "unobservable"
+    for k in kept.values():
+        assert (
+            "kept: unobservable — no S3 data events are logged for bucket athena-results"
+            in k.reasons
+        )
+    trimmed = r.policies[0].recommended_document["Statement"]
+    assert trimmed[0] == {
+        "Sid": "Curated",
+        "Effect": "Allow",
+        "Action": ["s3:GetObject"],
+        "Resource": "arn:aws:s3:::curated/in/*",
+    }
+    assert trimmed[1]["Resource"] == [results] and trimmed[1]["Action"] == [
+        "s3:GetObject",
+        "s3:PutObject",
+    ]
+    enforce([r], Expander(CAT))
+    # keep_unobservable = false: the unobserved patterns go too
+    r = minimize_role(
+        role([p], obs, statuses), CAT, RecommendConfig(keep_unobservable=False), AS_OF, 90
+    )
+    assert {k.action: k.resources for k in r.kept} == {
+        "s3:GetObject": ["arn:aws:s3:::curated/in/*"]
+    }
+
+
 def test_no_activity_is_remove_or_review_not_an_empty_policy():
     p = inline(doc({"Effect": "Allow", "Action": "s3:*", "Resource": "*"}))
     r = minimize_role(role([p]), CAT, RecommendConfig(), AS_OF, 90)

@@ -140,6 +140,7 @@ def load_inputs(
             r["last_seen"],
             tuple(r["resources"] or ()),
             r["why"],
+            tuple(r["unobserved_resources"] or ()),
         )
     observations: dict[str, list[Observation]] = defaultdict(list)
     for r in db.query(con, "recommend/observations", {"window_start": start, "as_of": end}):

@@ -8,7 +8,10 @@ and the property tests feed it random policies and calls. The steps:
    (case-insensitive ``*``/``?``; ``NotAction`` = every catalog action not matched);
 2. keep an action when a successful call in the window needs it and the current
    policy allows that call (``used``), when CloudTrail cannot show it
-   (``unobservable``), when a live exception or a grace period covers it;
+   (``unobservable``: for the whole action, or only on the granted buckets, tables
+   or functions with no data event logged, whose patterns are then kept as
+   written beside the scoped used ones), when a live exception or a grace period
+   covers it;
 3. attribute every observed call to the one current statement that allows it
    (unconditional first, so carried-over conditions are as loose as today's
    loosest and no looser), and scope that statement's resources to the ARNs seen,
@@ -266,6 +269,8 @@ def minimize_role(
         status = role.statuses.get(lc)
         info = catalog.info(lc)
         specs: dict[StmtKey, set[str] | None] = {}
+        # Current patterns kept as written (unobserved scopes), added after scoping.
+        extra: dict[StmtKey, set[str]] = defaultdict(set)
         reasons: list[str] = []
         kind = ""
 
@@ -337,7 +342,25 @@ def minimize_role(
             )
 
         # 2. reasons to keep the grant exactly as it is today
-        if status is not None and status.status == "unobservable" and config.keep_unobservable:
+        unobserved = set(status.unobserved_resources) if status is not None else set()
+        holders = [(p, s) for p, s in sources if unobserved & set(s.resources)]
+        if (
+            status is not None
+            and status.status in ("used", "unused", "unobservable")
+            and config.keep_unobservable
+            and holders
+        ):
+            # Granted on buckets (tables, functions) the trail logs no data event for:
+            # keep exactly those current patterns, in the statements that grant them.
+            for p, s in holders:
+                key = (p.key, s.idx)
+                if key in specs and specs[key] is None:
+                    continue
+                specs.setdefault(key, set())
+                extra[key] |= unobserved & set(s.resources)
+            kind = kind or "unobservable"
+            reasons.append(f"kept: unobservable — {unobserved_reason(sorted(unobserved))}")
+        elif status is not None and status.status == "unobservable" and config.keep_unobservable:
             keep_all(sources)
             kind = kind or "unobservable"
             reasons.append(
@@ -375,7 +398,13 @@ def minimize_role(
         by_key = {(p.key, s.idx): s for p, s in sources}
         for key in sorted(specs):
             spec = specs[key]
-            attribution[key][lc] = None if spec is None else _scope(by_key[key], spec, config)
+            if spec is None:
+                attribution[key][lc] = None
+                continue
+            scoped = _scope(by_key[key], spec, config) if spec else frozenset()
+            attribution[key][lc] = (
+                None if scoped is None else frozenset(drop_redundant(set(scoped) | extra[key]))
+            )
         kept.append(KeptAction(action, kind, reasons, [], False, calls, last_seen))
 
     result = RoleResult(role, "trim", "")
@@ -437,6 +466,32 @@ def _describe_resources(result: RoleResult, identity: list[Policy]) -> None:
                 scoped = scoped or set(spec) != set(st.resources)
         k.resources = sorted(final)
         k.scoped = scoped
+
+
+_SCOPE_NAMES = (
+    (re.compile(r"^arn:[^:]+:s3:::([^/]+)"), "S3", "bucket"),
+    (re.compile(r"^arn:[^:]+:dynamodb:[^:]*:[^:]*:table/([^/]+)"), "DynamoDB", "table"),
+    (re.compile(r"^arn:[^:]+:lambda:[^:]*:[^:]*:function:([^:]+)"), "Lambda", "function"),
+)
+
+
+def unobserved_reason(patterns: Iterable[str]) -> str:
+    """'no S3 data events are logged for bucket b' for the unobserved patterns kept."""
+    names: dict[tuple[str, str], set[str]] = defaultdict(set)
+    for pattern in patterns:
+        for rx, service, noun in _SCOPE_NAMES:
+            m = rx.match(pattern)
+            if m:
+                names[(service, noun)].add(m.group(1))
+                break
+        else:
+            names[("", "resource")].add(pattern)
+    parts = []
+    for (service, noun), found in sorted(names.items()):
+        plural = "s" if len(found) > 1 else ""
+        what = f"{service} data events" if service else "data events"
+        parts.append(f"no {what} are logged for {noun}{plural} {', '.join(sorted(found))}")
+    return "; ".join(parts)
 
 
 def _rule_names_role(rule: ExceptionRule, role: RoleInput) -> bool:

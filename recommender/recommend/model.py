@@ -248,6 +248,9 @@ class ActionStatus:
     last_seen: datetime | date | None = None
     resources: tuple[str, ...] = ()
     why: str | None = None
+    # Granted resource patterns on buckets / tables / functions the logs hold no data
+    # event for (any principal): kept beside what was used, since their use is unseen.
+    unobserved_resources: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 -- principal and action, whether or not the action is granted: what the principal
 -- tried beyond its scope. Calls with no mapping rule are named after their event
 -- (service prefix:EventName). No parameters (an_obs already holds the window).
-INSERT INTO role_action_status
+INSERT INTO role_action_status (principal_arn, action, status, calls, first_seen, last_seen, resources, why)
 WITH d AS (
     SELECT o.*,
            coalesce(o.action, split_part(o.event_source, '.', 1) || ':' || o.event_name) AS label,

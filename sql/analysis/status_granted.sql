@@ -2,10 +2,15 @@
 -- unobservable, exactly as DESIGN.md defines them, each with its evidence in `why`.
 -- Order of the tests: a covered successful call in the window (used); one before the
 -- window only (unused); a grant that can never be exercised (never_needed); no
--- evidence that the logs record the action (unobservable); else never called
--- (never_needed).
+-- evidence that the logs record the action (unobservable: the account logs no event of
+-- its data-event family and class, or some granted bucket / table / function has no
+-- data event at all, from any principal); else never called (never_needed).
+-- Trails select data events per bucket, table or function, so the granted patterns on
+-- such unobserved scopes go to `unobserved_resources` whatever the verdict: the
+-- recommender keeps them beside what was used.
 -- $window_start: first day of the window; $history_start: first ingested day.
 INSERT INTO role_action_status
+    (principal_arn, action, status, calls, first_seen, last_seen, resources, why, unobserved_resources)
 WITH granted AS (
     SELECT principal_arn, action_lc,
            min(action) AS action,
@@ -37,6 +42,28 @@ agg AS (
            list_sort(list_distinct(list(resource_arn))) AS resources
     FROM cov GROUP BY ALL
 ),
+-- Each allowed, exercisable grant row of a data-event action with the scope its
+-- pattern names (NULL: a wildcard there, judged by the account-wide rule instead).
+grant_scopes AS (
+    SELECT g.principal_arn, g.action_lc, g.resource_pattern, d.family,
+           data_event_scope(d.family, g.resource_pattern) AS scope
+    FROM an_grants AS g
+    JOIN an_data_event_actions AS d USING (action_lc)
+    WHERE g.status = 'allowed' AND g.fits
+),
+unobserved AS (
+    SELECT gs.principal_arn, gs.action_lc,
+           bool_and(gs.scope IS NOT NULL AND os.scope IS NULL) AS all_unobserved,
+           list_sort(list_distinct(list(gs.resource_pattern)
+               FILTER (WHERE gs.scope IS NOT NULL AND os.scope IS NULL))) AS patterns,
+           array_to_string(list_sort(list_distinct(list(gs.scope)
+               FILTER (WHERE gs.scope IS NOT NULL AND os.scope IS NULL))), ', ') AS scopes,
+           CASE min(gs.family) WHEN 's3_object' THEN 'bucket(s)' WHEN 'dynamodb_item' THEN 'table(s)'
+                ELSE 'function(s)' END AS scope_noun
+    FROM grant_scopes AS gs
+    LEFT JOIN an_observed_scopes AS os ON os.family = gs.family AND os.scope = gs.scope
+    GROUP BY ALL
+),
 rules_infer AS (
     SELECT DISTINCT lower(action) AS action_lc FROM event_action_rules WHERE action IS NOT NULL
 ),
@@ -48,7 +75,10 @@ verdict AS (
            d.family, d.rw, d.citation, d.recorded_as,
            ev.events AS family_events,
            po.action IS NOT NULL AS permission_only,
-           ri.action_lc IS NOT NULL AS inferable
+           ri.action_lc IS NOT NULL AS inferable,
+           coalesce(un.patterns, []::VARCHAR[]) AS unobserved_patterns,
+           coalesce(un.all_unobserved, false) AS all_unobserved,
+           un.scopes AS unobserved_scopes, un.scope_noun
     FROM granted AS g
     JOIN an_scope AS s USING (principal_arn)
     LEFT JOIN agg AS u ON u.principal_arn = g.principal_arn AND u.action_lc = g.action_lc AND u.in_window
@@ -62,13 +92,19 @@ verdict AS (
       ON ev.account_id = s.account_id AND ev.family = d.family AND ev.rw = d.rw
     LEFT JOIN permission_only_actions AS po ON lower(po.action) = g.action_lc
     LEFT JOIN rules_infer AS ri ON ri.action_lc = g.action_lc
+    LEFT JOIN unobserved AS un ON un.principal_arn = g.principal_arn AND un.action_lc = g.action_lc
 )
 SELECT principal_arn, action, status,
        CASE status WHEN 'used' THEN u_calls WHEN 'unused' THEN b_calls ELSE 0 END AS calls,
        CASE status WHEN 'used' THEN u_first WHEN 'unused' THEN b_first END AS first_seen,
        CASE status WHEN 'used' THEN u_last WHEN 'unused' THEN b_last END AS last_seen,
        CASE status WHEN 'used' THEN u_res WHEN 'unused' THEN b_res ELSE []::VARCHAR[] END AS resources,
-       why
+       why,
+       -- Patterns the account-wide rule already covers (the whole grant is kept) or
+       -- that can never be exercised are not listed.
+       CASE WHEN status IN ('used', 'unused')
+                 OR (status = 'unobservable' AND account_logged AND family_events IS NOT NULL)
+            THEN unobserved_patterns ELSE []::VARCHAR[] END AS unobserved_resources
 FROM (
     SELECT *,
         CASE
@@ -77,6 +113,7 @@ FROM (
             WHEN NOT exercisable THEN 'never_needed'
             WHEN NOT account_logged THEN 'unobservable'
             WHEN family IS NOT NULL AND family_events IS NULL THEN 'unobservable'
+            WHEN len(unobserved_patterns) > 0 THEN 'unobservable'
             WHEN permission_only AND NOT inferable THEN 'unobservable'
             ELSE 'never_needed'
         END AS status,
@@ -86,9 +123,15 @@ FROM (
                      THEN format('inferred from {} call(s) in the window that needed it: {}', u_calls, u_via)
                      ELSE format('{} successful call(s) in the window: {}', u_calls, u_via) END
                 || CASE WHEN len(u_res) > 0 THEN format(' on {} resource(s)', len(u_res)) ELSE '' END
+                || CASE WHEN len(unobserved_patterns) > 0
+                        THEN format('; also granted on {} {}, for which no {} data events are logged',
+                                    scope_noun, unobserved_scopes, family) ELSE '' END
             WHEN b_calls IS NOT NULL THEN
                 format('no successful call in the window (since {}); last seen {} ({} call(s) before: {})',
                        $window_start, strftime(b_last, '%Y-%m-%d'), b_calls, b_via)
+                || CASE WHEN len(unobserved_patterns) > 0
+                        THEN format('; also granted on {} {}, for which no {} data events are logged',
+                                    scope_noun, unobserved_scopes, family) ELSE '' END
             WHEN NOT exercisable THEN
                 'can never be exercised: '
                 || concat_ws('; ', blocked_reasons,
@@ -100,6 +143,13 @@ FROM (
             WHEN family IS NOT NULL AND family_events IS NULL THEN
                 format('{} {} ({}, {}); these logs hold no {} {} event for account {} ({})',
                        action, recorded_as, family, rw, family, rw, account_id, citation)
+            WHEN len(unobserved_patterns) > 0 THEN
+                format('{} {} ({}); these logs hold no {} data event for {} {} from any principal, '
+                       || 'so its use there cannot be seen ({})', action, recorded_as, family, family,
+                       scope_noun, unobserved_scopes, citation)
+                || CASE WHEN NOT all_unobserved
+                        THEN format('; never called on its other granted resources (since {})', $history_start)
+                        ELSE '' END
             WHEN permission_only AND NOT inferable THEN
                 format('{} is never logged itself and no mapping rule infers it from the calls that need it', action)
             WHEN permission_only THEN

@@ -1,7 +1,7 @@
 -- Successful calls in the window that no modelled allowed grant covers (action and
 -- resource): a resource-based policy, a session policy, IAM data older than the calls,
 -- or a mapping gap (calls with no mapping rule, named after their event). No parameters.
-INSERT INTO role_action_status
+INSERT INTO role_action_status (principal_arn, action, status, calls, first_seen, last_seen, resources, why)
 WITH u AS (
     SELECT o.*,
            coalesce(o.action, split_part(o.event_source, '.', 1) || ':' || o.event_name) AS label,

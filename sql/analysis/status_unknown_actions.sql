@@ -1,7 +1,7 @@
 -- Allow statements naming actions that do not exist (a typo, a retired action, a
 -- service that never had it): never_needed, since no call can ever need them. Only
 -- identity policies count; boundaries and SCPs grant nothing. No parameters.
-INSERT INTO role_action_status
+INSERT INTO role_action_status (principal_arn, action, status, calls, first_seen, last_seen, resources, why)
 WITH pats AS (
     SELECT DISTINCT pp.principal_arn, st.policy_key, st.stmt_idx, unnest(st.actions) AS pattern
     FROM principal_policies AS pp

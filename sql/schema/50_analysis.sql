@@ -13,8 +13,12 @@ CREATE TABLE IF NOT EXISTS role_action_status (
     first_seen    TIMESTAMP,
     last_seen     TIMESTAMP,
     resources     VARCHAR[],          -- resources the calls touched (sorted), for the recommender
-    why           VARCHAR             -- the evidence in one sentence
+    why           VARCHAR,            -- the evidence in one sentence
+    unobserved_resources VARCHAR[]    -- granted patterns on buckets/tables/functions with no data event logged (keep them)
 );
+-- Databases made before unobserved_resources existed get it here (CREATE TABLE IF NOT
+-- EXISTS leaves an existing table alone); it lands last either way.
+ALTER TABLE role_action_status ADD COLUMN IF NOT EXISTS unobserved_resources VARCHAR[];
 
 CREATE TABLE IF NOT EXISTS findings (
     principal_arn VARCHAR,            -- NULL only for account-wide findings carried over from the grants stage
@@ -107,6 +111,21 @@ SELECT * FROM (VALUES
      'is not recorded by CloudTrail at all (CloudWatch Logs ingestion)',
      'https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/logging_cw_api_calls_cwl.html')
 ) AS t(family, service, event_source, action_glob, resource_type, recorded_as, citation);
+
+-- The resource scope a trail selects data events by, for a data-event family and an
+-- ARN or grant pattern: the bucket (s3_object), the table ARN (dynamodb_item) or the
+-- function ARN without qualifier (lambda_invoke). NULL for other families and for a
+-- pattern whose scope part has a wildcard or policy variable (such grants fall back to
+-- the account-wide rule). 'arn:aws:s3:::b/reports/*' -> 'b';
+-- 'arn:aws:dynamodb:us-east-1:1:table/t/index/i' -> 'arn:aws:dynamodb:us-east-1:1:table/t'.
+CREATE OR REPLACE MACRO data_event_scope(family, arn) AS
+    nullif(CASE family
+        WHEN 's3_object' THEN regexp_extract(arn, '^arn:[^:*?$]+:s3:::([^/*?$]+)(/|$)', 1)
+        WHEN 'dynamodb_item' THEN
+            regexp_extract(arn, '^(arn:[^:*?$]+:dynamodb:[^:*?$]+:[^:*?$]+:table/[^/*?$]+)(/|$)', 1)
+        WHEN 'lambda_invoke' THEN
+            regexp_extract(arn, '^(arn:[^:*?$]+:lambda:[^:*?$]+:[^:*?$]+:function:[^:*?$]+)(:|$)', 1)
+    END, '');
 
 -- Permissions that no API call records under their own name: IAM checks them inside
 -- another call. They are inferred from the calls that need them (mapping rules with
