@@ -49,6 +49,14 @@ def _finish(ctx: click.Context, fmt: str, result: Any) -> None:
         ctx.exit(EXIT_REJECTIONS)
 
 
+agent_config_option = click.option(
+    "--agent-config",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="TOML file with [agents] tag_keys / name_patterns / service_principals.",
+)
+
+
 @iam.command("load")
 @click.argument(
     "files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
@@ -61,12 +69,7 @@ def _finish(ctx: click.Context, fmt: str, result: Any) -> None:
     help="SCP export applied to every principal of the loaded account(s): a policy document, "
     "a list of them, or `aws organizations describe-policy` output. Repeatable.",
 )
-@click.option(
-    "--agent-config",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    default=None,
-    help="TOML file with [agents] tag_keys / name_patterns / service_principals.",
-)
+@agent_config_option
 @db_option
 @format_option
 @click.pass_context
@@ -101,12 +104,7 @@ def load_cmd(
 )
 @click.option("--region", default=None, help="Region for the API endpoints (IAM is global).")
 @click.option("--no-scp", "no_scp", is_flag=True, help="Do not read Organizations SCPs.")
-@click.option(
-    "--agent-config",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    default=None,
-    help="TOML file with [agents] tag_keys / name_patterns / service_principals.",
-)
+@agent_config_option
 @db_option
 @format_option
 @click.pass_context
