@@ -5,11 +5,13 @@ Why it is shaped this way:
 * **Speed.** Records are never looped over in Python. Python only peeks at the
   first bytes of each file to pick a route; DuckDB's JSON reader does the rest
   set-wise (``sql/ingest/*.sql``): S3 delivery objects (``{"Records":[...]}``, the
-  bulk of any real trail) are parsed once straight into structs
-  (``stage_delivery``); every other shape goes through ``stage_documents``, which
-  keeps each record's raw JSON (JSON Lines, arrays, EventBridge envelopes,
-  lookup-events output). Validation, attribution, dedup and the daily aggregates
-  are SQL over the whole batch.
+  bulk of any real trail) are parsed once straight into structs and flattened into
+  the batch's rows in the same statement (``stage_delivery``: the batch is
+  materialised once, not once parsed and again extracted); every other shape goes
+  through ``stage_documents``, which keeps each record's raw JSON (JSON Lines,
+  arrays, EventBridge envelopes, lookup-events output), then ``extract_rows``.
+  Validation, attribution, dedup and the daily aggregates are SQL over the whole
+  batch.
 * **Flat memory.** Files are taken in batches bounded by (estimated uncompressed)
   bytes; each batch is staged, merged into ``events``/``usage_daily``/
   ``sessions_daily`` and committed together with its ``ingest_files`` rows, so a
@@ -175,13 +177,19 @@ def ingest(
     todo = _changed(con, all_sources, result)
     total = len(todo)
     done = 0
-    with tempfile.TemporaryDirectory(prefix="recommender-ingest-") as tmp:
-        for batch in _batches(todo, batch_bytes):
-            for fr in _ingest_batch(con, batch, Path(tmp), result.run_id, strict, now):
-                result.add(fr)
-            done += len(batch)
-            if progress:
-                progress(done, total, batch[-1].uri.rsplit("/", 1)[-1])
+    ordered = bool(query(con, "ingest/insertion_order")[0]["preserved"])
+    run(con, "ingest/unordered_inserts")
+    try:
+        with tempfile.TemporaryDirectory(prefix="recommender-ingest-") as tmp:
+            for batch in _batches(todo, batch_bytes):
+                for fr in _ingest_batch(con, batch, Path(tmp), result.run_id, strict, now):
+                    result.add(fr)
+                done += len(batch)
+                if progress:
+                    progress(done, total, batch[-1].uri.rsplit("/", 1)[-1])
+    finally:
+        if ordered:
+            run(con, "ingest/ordered_inserts")
 
     result.seconds = time.perf_counter() - started
     run(con, "ingest/finish_run", {
@@ -298,6 +306,7 @@ def _ingest_batch(con: duckdb.DuckDBPyConnection, batch: list[SourceFile], tmp: 
     skipped = {p.file_no: p.reason for p in prepared if p.route == "skip"}
 
     run(con, "ingest/create_stage")
+    run(con, "ingest/create_rows")
     run(con, "ingest/create_batch_files")
     for p in readable:
         if p.route == "recover":
@@ -317,20 +326,20 @@ def _ingest_batch(con: duckdb.DuckDBPyConnection, batch: list[SourceFile], tmp: 
     ]
     for route, group in groups:
         if group:
-            _stage(con, route, group, tmp)
+            _stage(con, route, group, tmp, now)
 
     # Delivery files whose records would be rejected are read again keeping raw JSON,
     # so each reject carries its exact reason and snippet.
     suspects = {r["file_no"] for r in query(con, "ingest/suspect_delivery_files")}
     if suspects:
         again = [p for p in readable if p.file_no in suspects and p.route == "delivery"]
-        run(con, "ingest/delete_stage_files", {"file_nos": [p.file_no for p in again]})
+        run(con, "ingest/delete_rows_files", {"file_nos": [p.file_no for p in again]})
         for p in again:
             p.route = "documents"
         for compression in ("gzip", "none"):
             group = [p for p in again if p.compression == compression]
             if group:
-                _stage(con, "documents", group, tmp)
+                _stage(con, "documents", group, tmp, now)
 
     run(con, "ingest/extract_rows", {"ingested_at": now})
     not_ct = query(con, "ingest/non_cloudtrail_files")
@@ -377,13 +386,20 @@ def _drop_temps(con: duckdb.DuckDBPyConnection) -> None:
         run(con, "ingest/drop_temp", table=table)
 
 
-def _stage(con: duckdb.DuckDBPyConnection, route: str, group: list[_Prepared], tmp: Path) -> None:
-    """Stage a group of files in one statement; on failure split it, then recover single files."""
-    params = {
+def _stage(con: duckdb.DuckDBPyConnection, route: str, group: list[_Prepared], tmp: Path,
+           now: datetime) -> None:
+    """Stage a group of files in one statement; on failure split it, then recover single files.
+
+    The delivery route writes ``ingest_rows`` directly; the documents route writes
+    ``ingest_stage``, flattened into ``ingest_rows`` by ``extract_rows`` afterwards.
+    """
+    params: dict[str, Any] = {
         "paths": [str(p.path) for p in group],
         "compression": group[0].compression,
         "max_object": MAX_OBJECT_BYTES,
     }
+    if route == "delivery":
+        params["ingested_at"] = now
     try:
         run(con, f"ingest/stage_{route}", params)
         return
@@ -392,14 +408,14 @@ def _stage(con: duckdb.DuckDBPyConnection, route: str, group: list[_Prepared], t
     if len(group) > 1:
         # A failed statement inserted nothing: retry file by file to isolate the bad one(s).
         for p in group:
-            _stage(con, route, [p], tmp)
+            _stage(con, route, [p], tmp, now)
         return
     p = group[0]
     if p.route == "recovered":
         raise LogFormatError(f"{p.src.uri}: could not be read even after recovery; please report this")
     _recover(p, tmp)
     run(con, "ingest/repoint_batch_file", {"path": str(p.path), "file_no": p.file_no})
-    _stage(con, "documents", [p], tmp)
+    _stage(con, "documents", [p], tmp, now)
 
 
 def _file_result(p: _Prepared, counts: dict[str, Any] | None, skip_reason: str | None) -> FileResult:

@@ -1,11 +1,12 @@
--- Validate and flatten the staged records of the batch into temp table ingest_rows: one
--- row per record with its events columns, a reject reason (NULL when valid) and a skip
+-- Validate and flatten the records staged in ingest_stage (every shape but the fast path,
+-- which stage_delivery.sql flattens itself; keep the two in step) into temp table
+-- ingest_rows: one row per record with its events columns, a reject reason (NULL when valid) and a skip
 -- reason (NULL unless deliberately not stored). Attribution: an assumed-role session is
 -- stored under its role (sessionContext.sessionIssuer.arn, path included; derived from the
 -- assumed-role ARN for old records without a session issuer), IAM users under the user
 -- ARN, AWS services under invokedBy. Logstash-processed records have no eventTime: their
 -- "@timestamp" is used instead. $ingested_at: timestamp of this run.
-CREATE OR REPLACE TEMP TABLE ingest_rows AS
+INSERT INTO ingest_rows BY NAME
 WITH s AS (
     SELECT file_no, idx, r, raw, skip, pre_reason,
            nullif(r.eventSource, '') AS src,
@@ -41,6 +42,7 @@ SELECT
     END AS reason,
     CASE WHEN s.pre_reason IS NOT NULL AND json_type(s.raw) = 'VARCHAR' THEN left(s.raw ->> '$', 500)
          ELSE left(coalesce(s.raw, to_json(r))::VARCHAR, 500) END AS snippet,
+    false AS needs_raw,
     cloudtrail_event_id(r, coalesce(s.raw, to_json(r))) AS event_id,
     s.ts AS event_time,
     r.eventVersion AS event_version,

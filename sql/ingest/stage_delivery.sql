@@ -1,15 +1,91 @@
--- Stage S3 delivery objects ({"Records":[...]} on one line, what CloudTrail writes to S3):
--- each file is parsed once straight into record structs, the fast path for the common case.
+-- Stage S3 delivery objects ({"Records":[...]} on one line, what CloudTrail writes to S3),
+-- the fast path for the common case: each file is parsed once straight into record structs
+-- and flattened into temp table ingest_rows in the same statement (no intermediate table).
+-- The columns are those of extract_rows.sql (keep the two in step), specialised to records
+-- read without their raw JSON: a record missing eventID, eventSource, eventName or
+-- eventTime is marked needs_raw and its file is staged again on the documents path, which
+-- gives its reject the exact snippet or its id the canonical hash.
 -- $paths: local files (all registered in ingest_batch_files); $compression: 'gzip' or 'none';
--- $max_object: largest JSON document accepted, in bytes.
-INSERT INTO ingest_stage
-SELECT f.file_no,
-       unnest(range(len(d.recs))) AS idx,
-       unnest(d.recs) AS r,
-       NULL::JSON AS raw, NULL::VARCHAR AS skip, NULL::VARCHAR AS pre_reason
-FROM (
-    SELECT filename, coalesce(cloudtrail_delivery(json), []) AS recs
-    FROM read_ndjson_objects($paths, filename = true, compression = $compression,
-                             maximum_object_size = $max_object)
-) AS d
-JOIN ingest_batch_files AS f ON f.path = d.filename;
+-- $max_object: largest JSON document accepted, in bytes; $ingested_at: timestamp of this run.
+INSERT INTO ingest_rows BY NAME
+WITH d AS (
+    SELECT f.file_no, f.uri,
+           unnest(range(len(d.recs))) AS idx,
+           unnest(d.recs) AS r
+    FROM (
+        SELECT filename, coalesce(cloudtrail_delivery(json), []) AS recs
+        FROM read_ndjson_objects($paths, filename = true, compression = $compression,
+                                 maximum_object_size = $max_object)
+    ) AS d
+    JOIN ingest_batch_files AS f ON f.path = d.filename
+),
+s AS (
+    SELECT file_no, uri, idx, r,
+           nullif(r.eventSource, '') AS src,
+           nullif(r.eventName, '') AS name,
+           coalesce(r.eventTime, r."@timestamp") AS time_text,
+           coalesce(try_strptime(coalesce(r.eventTime, r."@timestamp"), '%Y-%m-%dT%H:%M:%SZ'),
+                    try_cast(coalesce(r.eventTime, r."@timestamp") AS TIMESTAMPTZ) AT TIME ZONE 'UTC') AS ts,
+           r.userIdentity AS ui,
+           nullif(r.userIdentity.sessionContext.sessionIssuer.arn, '') AS issuer_arn
+    FROM d
+),
+x AS (
+    SELECT s.*,
+           CASE
+               WHEN s.src IS NULL OR s.name IS NULL OR s.time_text IS NULL THEN
+                   'missing ' || concat_ws(', ',
+                       CASE WHEN s.src IS NULL THEN 'eventSource' END,
+                       CASE WHEN s.name IS NULL THEN 'eventName' END,
+                       CASE WHEN s.time_text IS NULL THEN 'eventTime' END)
+               WHEN s.ts IS NULL THEN 'eventTime is not a timestamp: ' || left(s.time_text, 60)
+           END AS reason
+    FROM s
+)
+SELECT
+    x.file_no,
+    x.idx,
+    (r.eventVersion IS NOT NULL OR r.eventTime IS NOT NULL OR r.userIdentity IS NOT NULL
+     OR r.eventID IS NOT NULL) AS ct_like,
+    CASE WHEN r.eventCategory = 'Insight' OR (x.src IS NULL AND r.insightDetails IS NOT NULL)
+         THEN 'CloudTrail Insight event (not an API call)' END AS skip,
+    x.reason,
+    -- Only rejects keep a snippet; serialising every record back to JSON would be waste.
+    CASE WHEN x.reason IS NOT NULL THEN left(to_json(r)::VARCHAR, 500) END AS snippet,
+    (nullif(r.eventID, '') IS NULL OR x.src IS NULL OR x.name IS NULL OR x.time_text IS NULL) AS needs_raw,
+    cloudtrail_event_id(r, to_json(r)) AS event_id,
+    x.ts AS event_time,
+    r.eventVersion AS event_version,
+    x.src AS event_source,
+    x.name AS event_name,
+    r.eventType AS event_type,
+    r.eventCategory AS event_category,
+    try_cast(lower(r.readOnly) AS BOOLEAN) AS read_only,
+    r.awsRegion AS aws_region,
+    r.recipientAccountId AS recipient_account_id,
+    CASE
+        WHEN x.ui.type IN ('AssumedRole', 'FederatedUser') AND x.issuer_arn IS NOT NULL THEN x.issuer_arn
+        WHEN x.ui.type = 'AssumedRole' AND regexp_matches(x.ui.arn, '^arn:[^:]+:sts::[0-9]*:assumed-role/.+/[^/]*$')
+            THEN regexp_replace(x.ui.arn, '^arn:([^:]+):sts::([0-9]*):assumed-role/(.+)/[^/]*$', 'arn:\1:iam::\2:role/\3')
+        WHEN nullif(x.ui.arn, '') IS NOT NULL THEN x.ui.arn
+        ELSE nullif(x.ui.invokedBy, '')
+    END AS principal_arn,
+    x.ui.type AS principal_type,
+    x.ui.accountId AS principal_account_id,
+    CASE
+        WHEN x.ui.type = 'AssumedRole' THEN nullif(regexp_extract(x.ui.arn, ':assumed-role/.+/([^/]*)$', 1), '')
+        WHEN x.ui.type = 'FederatedUser' THEN nullif(regexp_extract(x.ui.arn, ':federated-user/(.+)$', 1), '')
+    END AS session_name,
+    nullif(x.ui.sessionContext.sourceIdentity, '') AS source_identity,
+    nullif(x.ui.accessKeyId, '') AS access_key_id,
+    nullif(x.ui.invokedBy, '') AS invoked_by,
+    r.userAgent AS user_agent,
+    r.sourceIPAddress AS source_ip,
+    r.vpcEndpointId AS vpc_endpoint_id,
+    nullif(r.errorCode, '') AS error_code,
+    r.errorMessage AS error_message,
+    [{'arn': y.ARN, 'type': y."type", 'account_id': y.accountId} FOR y IN r.resources] AS resources,
+    r.requestParameters AS request_parameters,
+    x.uri AS source_uri,
+    $ingested_at::TIMESTAMP AS ingested_at
+FROM x;
