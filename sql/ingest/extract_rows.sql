@@ -53,19 +53,10 @@ SELECT
     try_cast(lower(r.readOnly) AS BOOLEAN) AS read_only,
     r.awsRegion AS aws_region,
     r.recipientAccountId AS recipient_account_id,
-    CASE
-        WHEN s.ui.type IN ('AssumedRole', 'FederatedUser') AND s.issuer_arn IS NOT NULL THEN s.issuer_arn
-        WHEN s.ui.type = 'AssumedRole' AND regexp_matches(s.ui.arn, '^arn:[^:]+:sts::[0-9]*:assumed-role/.+/[^/]*$')
-            THEN regexp_replace(s.ui.arn, '^arn:([^:]+):sts::([0-9]*):assumed-role/(.+)/[^/]*$', 'arn:\1:iam::\2:role/\3')
-        WHEN nullif(s.ui.arn, '') IS NOT NULL THEN s.ui.arn
-        ELSE nullif(s.ui.invokedBy, '')
-    END AS principal_arn,
+    cloudtrail_principal_arn(s.ui, s.issuer_arn) AS principal_arn,
     s.ui.type AS principal_type,
     s.ui.accountId AS principal_account_id,
-    CASE
-        WHEN s.ui.type = 'AssumedRole' THEN nullif(regexp_extract(s.ui.arn, ':assumed-role/.+/([^/]*)$', 1), '')
-        WHEN s.ui.type = 'FederatedUser' THEN nullif(regexp_extract(s.ui.arn, ':federated-user/(.+)$', 1), '')
-    END AS session_name,
+    cloudtrail_session_name(s.ui) AS session_name,
     nullif(s.ui.sessionContext.sourceIdentity, '') AS source_identity,
     nullif(s.ui.accessKeyId, '') AS access_key_id,
     nullif(s.ui.invokedBy, '') AS invoked_by,

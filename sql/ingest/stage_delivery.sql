@@ -63,19 +63,10 @@ SELECT
     try_cast(lower(r.readOnly) AS BOOLEAN) AS read_only,
     r.awsRegion AS aws_region,
     r.recipientAccountId AS recipient_account_id,
-    CASE
-        WHEN x.ui.type IN ('AssumedRole', 'FederatedUser') AND x.issuer_arn IS NOT NULL THEN x.issuer_arn
-        WHEN x.ui.type = 'AssumedRole' AND regexp_matches(x.ui.arn, '^arn:[^:]+:sts::[0-9]*:assumed-role/.+/[^/]*$')
-            THEN regexp_replace(x.ui.arn, '^arn:([^:]+):sts::([0-9]*):assumed-role/(.+)/[^/]*$', 'arn:\1:iam::\2:role/\3')
-        WHEN nullif(x.ui.arn, '') IS NOT NULL THEN x.ui.arn
-        ELSE nullif(x.ui.invokedBy, '')
-    END AS principal_arn,
+    cloudtrail_principal_arn(x.ui, x.issuer_arn) AS principal_arn,
     x.ui.type AS principal_type,
     x.ui.accountId AS principal_account_id,
-    CASE
-        WHEN x.ui.type = 'AssumedRole' THEN nullif(regexp_extract(x.ui.arn, ':assumed-role/.+/([^/]*)$', 1), '')
-        WHEN x.ui.type = 'FederatedUser' THEN nullif(regexp_extract(x.ui.arn, ':federated-user/(.+)$', 1), '')
-    END AS session_name,
+    cloudtrail_session_name(x.ui) AS session_name,
     nullif(x.ui.sessionContext.sourceIdentity, '') AS source_identity,
     nullif(x.ui.accessKeyId, '') AS access_key_id,
     nullif(x.ui.invokedBy, '') AS invoked_by,

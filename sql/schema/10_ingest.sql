@@ -133,6 +133,24 @@ CREATE OR REPLACE MACRO cloudtrail_event_id(r, raw) AS
 -- ok, denied (AccessDenied-class: AccessDenied, AccessDeniedException,
 -- Client.UnauthorizedOperation, UnauthorizedAccess, Forbidden, AuthorizationError,
 -- NotAuthorized...) or error (any other errorCode).
+-- Who made the call, as the analysis groups it: an assumed-role (or federated) session
+-- belongs to the role that issued it (sessionIssuer.arn, path included); an old record
+-- without an issuer gets the role ARN rebuilt from the assumed-role ARN (path kept);
+-- IAM users keep their ARN; AWS services are named by invokedBy.
+CREATE OR REPLACE MACRO cloudtrail_principal_arn(ui, issuer_arn) AS CASE
+    WHEN ui.type IN ('AssumedRole', 'FederatedUser') AND issuer_arn IS NOT NULL THEN issuer_arn
+    WHEN ui.type = 'AssumedRole' AND regexp_matches(ui.arn, '^arn:[^:]+:sts::[0-9]*:assumed-role/.+/[^/]*$')
+        THEN regexp_replace(ui.arn, '^arn:([^:]+):sts::([0-9]*):assumed-role/(.+)/[^/]*$', 'arn:\1:iam::\2:role/\3')
+    WHEN nullif(ui.arn, '') IS NOT NULL THEN ui.arn
+    ELSE nullif(ui.invokedBy, '')
+END;
+
+-- The session part of an assumed-role or federated-user ARN.
+CREATE OR REPLACE MACRO cloudtrail_session_name(ui) AS CASE
+    WHEN ui.type = 'AssumedRole' THEN nullif(regexp_extract(ui.arn, ':assumed-role/.+/([^/]*)$', 1), '')
+    WHEN ui.type = 'FederatedUser' THEN nullif(regexp_extract(ui.arn, ':federated-user/(.+)$', 1), '')
+END;
+
 CREATE OR REPLACE MACRO cloudtrail_outcome(error_code) AS CASE
     WHEN error_code IS NULL OR error_code = '' THEN 'ok'
     WHEN regexp_matches(error_code, '(?i)(accessdenied|unauthorized|forbidden|authorizationerror|notauthorized)')
