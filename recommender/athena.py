@@ -37,7 +37,7 @@ from typing import Any
 
 import duckdb
 
-from recommender.db import query, render_sql, run
+from recommender.db import query, render_sql, run, utcnow
 from recommender.errors import AwsAccessError, ConfigError, RecommenderError
 
 USAGE_COLUMNS = ("principal_arn", "account_id", "event_source", "event_name", "outcome", "day",
@@ -335,7 +335,7 @@ def athena_ingest(
         result.usage_rows, result.session_rows = load_groups(con, usage, fetched["session_groups"])
         run(con, "athena/record_days", {
             "uris": [prefix + d.isoformat() for d in todo], "records": [per_day[d] for d in todo],
-            "ingested_at": datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0),
+            "ingested_at": utcnow(),
         })
         con.execute("COMMIT")
     except BaseException:

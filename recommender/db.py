@@ -13,6 +13,7 @@ order on every connect and are idempotent (``CREATE ... IF NOT EXISTS``).
 from __future__ import annotations
 
 import re
+from datetime import datetime, timezone
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -26,6 +27,11 @@ DEFAULT_DB = "recommender.duckdb"
 
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _PLACEHOLDER = re.compile(r"\{\{(\w+)\}\}")
+
+
+def utcnow() -> datetime:
+    """Now, as every table stores time: naive UTC, whole seconds."""
+    return datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0)
 
 
 def _sql_root() -> Any:

@@ -36,13 +36,13 @@ import time
 import zlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import duckdb
 
-from recommender.db import query, run
+from recommender.db import query, run, utcnow
 from recommender.errors import LogFormatError, RecommenderError
 from recommender.sources import GZIP_MAGIC, SourceFile, local_files
 
@@ -170,7 +170,7 @@ def ingest(
     if not all_sources:
         raise LogFormatError("no CloudTrail files found under the given paths (looked for *.json, "
                              "*.json.gz, *.jsonl, *.ndjson and *.gz)")
-    now = _utcnow()
+    now = utcnow()
     result = IngestResult()
     result.run_id = int(query(con, "ingest/start_run", {"started_at": now})[0]["run_id"])
 
@@ -193,7 +193,7 @@ def ingest(
 
     result.seconds = time.perf_counter() - started
     run(con, "ingest/finish_run", {
-        "run_id": result.run_id, "finished_at": _utcnow(), "files": result.files,
+        "run_id": result.run_id, "finished_at": utcnow(), "files": result.files,
         "records": result.records, "stored": result.stored, "duplicates": result.duplicates,
         "rejected": result.rejected, "skipped_files": result.skipped_files,
     })
@@ -221,8 +221,6 @@ def rebuild_aggregates(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
 # ---- planning -------------------------------------------------------------------
 
 
-def _utcnow() -> datetime:
-    return datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0)
 
 
 def _changed(con: duckdb.DuckDBPyConnection, sources: list[SourceFile],

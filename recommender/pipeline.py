@@ -10,13 +10,14 @@ from __future__ import annotations
 import platform
 import time
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
 import duckdb
 
 from recommender import __version__, catalog
+from recommender.db import utcnow
 from recommender.errors import RecommenderError
 
 ProgressFactory = Callable[[str], Callable[[int, int, str], None]]
@@ -34,8 +35,6 @@ def versions() -> dict[str, str]:
     }
 
 
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0)
 
 
 @dataclass

@@ -28,7 +28,7 @@ from typing import Any, Callable
 
 import duckdb
 
-from recommender.db import connect, query, run
+from recommender.db import connect, query, run, utcnow
 from recommender.errors import (
     EXIT_ERROR,
     EXIT_INVARIANT,
@@ -338,8 +338,6 @@ class JobResult:
         }
 
 
-def _utcnow() -> datetime:
-    return datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0)
 
 
 def _json(obj: Any) -> str:
@@ -379,7 +377,7 @@ def run_job(
     """
     from recommender.pipeline import run_pipeline
 
-    started = _utcnow()
+    started = utcnow()
     day = today or started.date()
     out = config.out / day.isoformat()
     con = connect(db or config.db)
@@ -399,7 +397,7 @@ def run_job(
             result.status, result.exit_code, result.error = "error", e.exit_code or EXIT_ERROR, str(e)
         except duckdb.Error as e:
             result.status, result.exit_code, result.error = "error", EXIT_ERROR, f"database error: {e}"
-        result.finished_at = _utcnow()
+        result.finished_at = utcnow()
         ana = result.pipeline.get("analysis") or {}
         ing = result.pipeline.get("ingest") or {}
         run(con, "runs/finish_run", {

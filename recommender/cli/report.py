@@ -2,27 +2,12 @@
 
 from __future__ import annotations
 
-import platform
-from datetime import datetime, timezone
 from pathlib import Path
 
 import click
 
-from recommender import __version__
+from recommender.pipeline import utcnow, versions
 from recommender.cli.base import as_of_option, db_option, main, note, role_option, window_option
-
-
-def _versions() -> dict[str, str]:
-    import duckdb
-    import jinja2
-
-    versions = {
-        "recommender": __version__,
-        "duckdb": duckdb.__version__,
-        "jinja2": jinja2.__version__,
-        "python": platform.python_version(),
-    }
-    return versions
 
 
 @main.command("report")
@@ -92,7 +77,7 @@ def report_cmd(
     if out is None and fmt == "html":
         out = Path("report.html")
     # The clock is read here, once, and passed in: rendering never reads it.
-    generated_at = datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0)
+    generated_at = utcnow()
     if not db.exists():
         raise RecommenderError(
             f"database {db} does not exist; run `recommender ingest` and `recommender analyze` first"
@@ -104,7 +89,7 @@ def report_cmd(
             window_days=window_days,
             as_of=as_of,  # type: ignore[arg-type]
             generated_at=generated_at,
-            versions=_versions(),
+            versions=versions(),
             role_pattern=role_pattern,
             fmt=fmt,
             out=out,
