@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import gzip
+import hashlib
 import json
 import os
 import random
@@ -81,18 +82,41 @@ CALLS = [
 ]
 
 
-def _record(rng: random.Random, when: datetime, region: str) -> dict:
+# Where calls come from. A workload's session keeps its STS credentials for about an hour
+# and calls from one place (a function's execution environment, a task's ENI, a runner)
+# with one SDK, so by default the access key, source IP (from a pool of IPS_PER_ROLE per
+# role) and user agent follow from the (role, session, hour). --unique-sessions draws the
+# IP, key and user agent per event instead: the worst case for sessions_daily, about one
+# row per event (the v1 corpus of earlier runs was close to that).
+IPS_PER_ROLE = 24
+
+
+def _session(role: str, session: str, when: datetime) -> tuple[str, int, int]:
+    """(access key, IP pool index, user agent index) of a role session in a given hour."""
+    digest = hashlib.blake2b(f"{role}|{session}|{when:%Y%m%d%H}".encode(), digest_size=8).digest()
+    return f"ASIA{digest.hex().upper()}", digest[0] % IPS_PER_ROLE, digest[1] % len(USER_AGENTS)
+
+
+def _record(rng: random.Random, when: datetime, region: str, unique_sessions: bool = False) -> dict:
     source, name, read_only, data_event, rtype = rng.choice(CALLS)
     path, role = rng.choice(ROLES)
     kind = rng.random()
+    session = rng.choice(SESSIONS)
+    if unique_sessions:
+        key = f"ASIA{rng.getrandbits(64):016X}"
+        source_ip = f"10.{rng.randrange(256)}.{rng.randrange(256)}.{rng.randrange(256)}"
+        user_agent = rng.choice(USER_AGENTS)
+    else:
+        key, ip_index, ua_index = _session(role, session, when)
+        source_ip = f"10.{ROLES.index((path, role))}.{ip_index}.10"
+        user_agent = USER_AGENTS[ua_index]
     if kind < 0.85:
-        session = rng.choice(SESSIONS)
         identity = {
             "type": "AssumedRole",
             "principalId": f"AROA{rng.getrandbits(64):016X}:{session}",
             "arn": f"arn:aws:sts::{ACCOUNT}:assumed-role/{role}/{session}",
             "accountId": ACCOUNT,
-            "accessKeyId": f"ASIA{rng.getrandbits(64):016X}",
+            "accessKeyId": key,
             "sessionContext": {
                 "sessionIssuer": {
                     "type": "Role",
@@ -161,8 +185,8 @@ def _record(rng: random.Random, when: datetime, region: str) -> dict:
         "eventSource": source,
         "eventName": name,
         "awsRegion": region,
-        "sourceIPAddress": f"10.{rng.randrange(256)}.{rng.randrange(256)}.{rng.randrange(256)}",
-        "userAgent": rng.choice(USER_AGENTS),
+        "sourceIPAddress": source_ip,
+        "userAgent": user_agent,
         "requestParameters": request,
         "responseElements": None if read_only else {"x-amz-request-charged": None,
                                                     "requestId": f"{rng.getrandbits(64):016x}"},
@@ -199,16 +223,17 @@ def _record(rng: random.Random, when: datetime, region: str) -> dict:
     return rec
 
 
-def _write_file(args: tuple[Path, int, int]) -> tuple[int, int]:
+def _write_file(args: tuple[Path, int, int, bool]) -> tuple[int, int]:
     """Write file number ``index`` with ``count`` records; returns (records, uncompressed bytes)."""
-    root, index, count = args
+    root, index, count, unique_sessions = args
     rng = random.Random(index)
     region = REGIONS[index % len(REGIONS)]
     # ~288 five-minute files per region per day, as a busy trail writes them.
     when = START + timedelta(minutes=5 * (index // len(REGIONS)))
     folder = root / "AWSLogs" / ACCOUNT / "CloudTrail" / region / when.strftime("%Y/%m/%d")
     folder.mkdir(parents=True, exist_ok=True)
-    records = [_record(rng, when + timedelta(seconds=rng.randrange(300)), region) for _ in range(count)]
+    records = [_record(rng, when + timedelta(seconds=rng.randrange(300)), region, unique_sessions)
+               for _ in range(count)]
     records.sort(key=lambda r: r["eventTime"])
     body = json.dumps({"Records": records}, separators=(",", ":")).encode()
     name = f"{ACCOUNT}_CloudTrail_{region}_{when.strftime('%Y%m%dT%H%MZ')}_{index:08d}.json.gz"
@@ -217,7 +242,7 @@ def _write_file(args: tuple[Path, int, int]) -> tuple[int, int]:
     return count, len(body)
 
 
-def generate(root: Path, events: int) -> tuple[int, int, int]:
+def generate(root: Path, events: int, unique_sessions: bool = False) -> tuple[int, int, int]:
     """Create the corpus if missing; returns (files, events, uncompressed bytes)."""
     marker = root.parent / f"{root.name}.corpus.json"  # outside the tree that gets ingested
     if marker.exists():
@@ -231,7 +256,7 @@ def generate(root: Path, events: int) -> tuple[int, int, int]:
     left, index = events, 0
     while left > 0:
         n = min(RECORDS_PER_FILE, left)
-        jobs.append((root, index, n))
+        jobs.append((root, index, n, unique_sessions))
         left -= n
         index += 1
     total = nbytes = 0
@@ -268,16 +293,21 @@ def _timed(cmd: list[str], **kw) -> float:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--events", type=int, default=500_000)
-    ap.add_argument("--corpus", type=Path, default=None, help="default: benchmarks/.corpus/<N>")
+    ap.add_argument("--corpus", type=Path, default=None,
+                    help="default: benchmarks/.corpus/v2-<N> (v2-<N>-unique with --unique-sessions)")
+    ap.add_argument("--unique-sessions", action="store_true",
+                    help="give every event its own source IP and STS key (worst case for sessions_daily)")
     ap.add_argument("--delete-corpus", action="store_true", help="remove the corpus afterwards")
     ap.add_argument("--keep-db", action="store_true", help="keep the database (prints its path)")
     ap.add_argument("--resources-only", action="store_true",
                     help="replace event_touched_resources by the resources[]-only version (ingest alone)")
     args = ap.parse_args()
 
-    root = args.corpus or CORPUS_ROOT / str(args.events)
+    # v2: source IPs and STS keys per session (v1, the unnamed corpus of earlier runs, gave
+    # every event its own, as --unique-sessions still does).
+    root = args.corpus or CORPUS_ROOT / f"v2-{args.events}{'-unique' if args.unique_sessions else ''}"
     t0 = time.perf_counter()
-    nfiles, nevents, nbytes = generate(root, args.events)
+    nfiles, nevents, nbytes = generate(root, args.events, args.unique_sessions)
     print(f"corpus: {root} ({nfiles} files, {nevents} events, {nbytes / 1e6:.0f} MB uncompressed, "
           f"{sum(p.stat().st_size for p in root.rglob('*.json.gz')) / 1e6:.0f} MB gzip) "
           f"ready in {time.perf_counter() - t0:.1f}s", flush=True)
@@ -309,12 +339,19 @@ def main() -> int:
         return 1
     summary = json.loads(proc.stdout)
     db_mb = db.stat().st_size / 1e6
+    import duckdb  # the project's own dependency; imported late so generating needs nothing
+
+    with duckdb.connect(str(db), read_only=True) as con:
+        usage_rows, session_rows = con.execute(
+            "SELECT (SELECT count(*) FROM usage_daily), (SELECT count(*) FROM sessions_daily)"
+        ).fetchall()[0]
     if not args.keep_db:
         shutil.rmtree(tmp)
 
     print(f"command: {' '.join(cmd) if not args.resources_only else 'python -c <resources-only ingest>'}")
     print(f"stored={summary['stored']} duplicates={summary['duplicates']} rejected={summary['rejected']} "
-          f"files={summary['files']} db={db_mb:.0f} MB")
+          f"files={summary['files']} db={db_mb:.0f} MB usage_daily={usage_rows:,} "
+          f"sessions_daily={session_rows:,}")
     print(f"gzip -dc     : {t_gzip:8.2f} s  {nbytes / 1e6 / t_gzip:8.1f} MB/s")
     print(f"ingest       : {t_ingest:8.2f} s  {nbytes / 1e6 / t_ingest:8.1f} MB/s  "
           f"{nevents / t_ingest:,.0f} events/s")

@@ -167,6 +167,7 @@ def connect(path: str | Path = DEFAULT_DB, *, read_only: bool = False) -> duckdb
         con = duckdb.connect(str(path), read_only=read_only)
     except duckdb.Error as e:
         raise RecommenderError(f"cannot open database {path}: {e}") from e
+    run(con, "common/storage_settings")
     if not read_only:
         ensure_schema(con)
     return con

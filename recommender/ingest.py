@@ -2,22 +2,23 @@
 
 Why it is shaped this way:
 
-* **Speed.** Records are never looped over in Python. Python only peeks at the
-  first bytes of each file to pick a route; DuckDB's JSON reader does the rest
-  set-wise (``sql/ingest/*.sql``): S3 delivery objects (``{"Records":[...]}``, the
-  bulk of any real trail) are parsed once straight into structs and flattened into
-  the batch's rows in the same statement (``stage_delivery``: the batch is
-  materialised once, not once parsed and again extracted); every other shape goes
-  through ``stage_documents``, which keeps each record's raw JSON (JSON Lines,
-  arrays, EventBridge envelopes, lookup-events output), then ``extract_rows``.
-  Validation, attribution, dedup and the daily aggregates are SQL over the whole
-  batch.
+* **Speed.** Records are never looped over in Python. S3 delivery objects
+  (``{"Records":[...]}`` on one line, the bulk of any real trail) are read whole and
+  inflated with ISA-L (``isal``, ~3x faster than zlib, off the GIL) by a reader thread
+  while DuckDB works on the previous batch; each object goes to DuckDB as one string of
+  an Arrow table, without a copy, and is parsed once straight into record structs and
+  flattened into the batch's rows in the same statement (``stage_delivery``). Every
+  other shape (JSON Lines, arrays, pretty-printed objects, EventBridge envelopes,
+  lookup-events output) is found by peeking at the first bytes and read by DuckDB's own
+  JSON reader keeping each record's raw JSON (``stage_documents``, then
+  ``extract_rows``). Validation, attribution, dedup and the daily aggregates are SQL
+  over the whole batch. ``docs/benchmarks.md`` has the figures and what each step costs.
 * **Flat memory.** Files are taken in batches bounded by (estimated uncompressed)
   bytes; each batch is staged, merged into ``events``/``usage_daily``/
   ``sessions_daily`` and committed together with its ``ingest_files`` rows, so a
   crash never leaves a file half-counted and memory does not grow with input.
-* **Nothing lost.** A file DuckDB cannot read (corrupt gzip, truncated or invalid
-  JSON) is re-read by a tolerant Python path that keeps every record it can
+* **Nothing lost.** A file that cannot be read as a whole (corrupt or truncated gzip,
+  truncated or invalid JSON, bytes that are not UTF-8) is re-read by a tolerant Python path that keeps every record it can
   recover and turns the unreadable part into one reject with its reason. A whole
   unreadable file or tail counts as one rejected record, so every file reconciles:
   ``records = stored + duplicates + rejected``. Digest files, Insight events and
@@ -31,16 +32,20 @@ from __future__ import annotations
 
 import json
 import re
+import struct
 import tempfile
 import time
 import zlib
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import duckdb
+import pyarrow as pa
+from isal import isal_zlib
 
 from recommender.db import query, run, utcnow
 from recommender.errors import LogFormatError, RecommenderError
@@ -140,10 +145,12 @@ class _Prepared:
 
     file_no: int
     src: SourceFile
-    route: str  # delivery | documents | skip
+    route: str  # delivery | documents | recover | recovered | skip
     path: Path | None = None
     compression: str = "none"
     reason: str | None = None
+    # Delivery route: the whole object, inflated and checked as UTF-8, for DuckDB via Arrow.
+    doc: pa.LargeStringArray | None = None
 
 
 # ---- public API -----------------------------------------------------------------
@@ -181,8 +188,8 @@ def ingest(
     run(con, "ingest/unordered_inserts")
     try:
         with tempfile.TemporaryDirectory(prefix="recommender-ingest-") as tmp:
-            for batch in _batches(todo, batch_bytes):
-                for fr in _ingest_batch(con, batch, Path(tmp), result.run_id, strict, now):
+            for batch, prepared in _prepared_batches(todo, batch_bytes, Path(tmp)):
+                for fr in _ingest_batch(con, prepared, Path(tmp), result.run_id, strict, now):
                     result.add(fr)
                 done += len(batch)
                 if progress:
@@ -259,6 +266,30 @@ def _batches(sources: Sequence[SourceFile], limit: int) -> Iterable[list[SourceF
         yield batch
 
 
+def _prepared_batches(sources: Sequence[SourceFile], limit: int,
+                      tmp: Path) -> Iterator[tuple[list[SourceFile], list[_Prepared]]]:
+    """Batches with their files prepared, the next batch read while DuckDB works on this one.
+
+    Reading, inflating and checking a batch is Python and ISA-L work that releases the GIL,
+    so one reader thread overlaps it with DuckDB's statements on the previous batch. At
+    most two batches are in memory at once (the one being stored and the one being read).
+    """
+    batches = list(_batches(sources, limit))
+    if not batches:
+        return
+
+    def prepare(batch: list[SourceFile]) -> list[_Prepared]:
+        return [_prepare(i, src, tmp) for i, src in enumerate(batch)]
+
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="recommender-read") as reader:
+        pending: Future[list[_Prepared]] = reader.submit(prepare, batches[0])
+        for i, batch in enumerate(batches):
+            prepared = pending.result()
+            if i + 1 < len(batches):
+                pending = reader.submit(prepare, batches[i + 1])
+            yield batch, prepared
+
+
 def _head(path: Path) -> tuple[bytes, str]:
     """First bytes of the content (gzip undone) and the compression DuckDB should use."""
     with open(path, "rb") as fh:
@@ -266,12 +297,47 @@ def _head(path: Path) -> tuple[bytes, str]:
     if not start.startswith(GZIP_MAGIC):
         return start, "none"
     # Decompress only the first chunk; a damaged stream raises and the file is recovered.
-    data = zlib.decompressobj(wbits=47).decompress(start, HEAD_BYTES)
+    data = isal_zlib.decompressobj(wbits=47).decompress(start, HEAD_BYTES)
     return data, "gzip"
 
 
+def _inflate(raw: bytes, limit: int) -> bytes | None:
+    """Every gzip member of ``raw`` (gzip allows several), or None when the stream is
+    damaged, truncated or inflates to more than ``limit`` bytes: such files take the
+    tolerant path, which keeps what can be read and says why the rest could not."""
+    if not raw.startswith(GZIP_MAGIC):
+        return raw if len(raw) <= limit else None
+    parts: list[bytes] = []
+    size = 0
+    data = raw
+    try:
+        while data:
+            d = isal_zlib.decompressobj(wbits=47)
+            part = d.decompress(data, limit + 1 - size)
+            size += len(part)
+            parts.append(part)
+            if size > limit or not d.eof:
+                return None
+            data = d.unused_data.lstrip(b"\0")
+    except isal_zlib.error:
+        return None
+    return parts[0] if len(parts) == 1 else b"".join(parts)
+
+
+def _as_arrow_text(doc: bytes) -> pa.LargeStringArray | None:
+    """``doc`` as a one-element Arrow string without copying it, or None if not UTF-8."""
+    offsets = pa.py_buffer(struct.pack("<qq", 0, len(doc)))
+    text = pa.LargeStringArray.from_buffers(1, offsets, pa.py_buffer(doc))
+    try:
+        text.validate(full=True)
+    except pa.ArrowInvalid:
+        return None
+    return text
+
+
 def _prepare(file_no: int, src: SourceFile, tmp: Path) -> _Prepared:
-    """Pick the route for one file from its name and first bytes (never its whole content)."""
+    """Pick the route for one file from its name and first bytes; a delivery object is
+    read whole and inflated here (in the reader thread), everything else is left to DuckDB."""
     uri = src.uri
     if "CloudTrail-Digest" in uri:
         return _Prepared(file_no, src, "skip", reason="CloudTrail digest file (log file hashes, no events)")
@@ -280,26 +346,32 @@ def _prepare(file_no: int, src: SourceFile, tmp: Path) -> _Prepared:
     path = src.materialise(tmp)
     try:
         head, compression = _head(path)
-    except (OSError, zlib.error, EOFError):
+    except (OSError, isal_zlib.error, EOFError):
         return _Prepared(file_no, src, "recover", path=path)
     body = head.lstrip()
     if body.startswith(b"\xef\xbb\xbf") or not body:
         return _Prepared(file_no, src, "recover", path=path, compression=compression)
     if body.startswith(b"{") and all(k in body[:4096] for k in _DIGEST_KEYS[:2]):
         return _Prepared(file_no, src, "skip", reason="CloudTrail digest file (log file hashes, no events)")
-    # The fast path reads one document per line: CloudTrail writes each delivery object
-    # on a single line. Pretty-printed ones (hand-made, tools) take the documents path.
+    # CloudTrail writes each delivery object on a single line. Anything else (pretty-printed
+    # objects, JSON Lines, arrays, envelopes) takes the documents path, where DuckDB's
+    # reader finds the documents itself.
     one_line = b"\n" not in body.rstrip()
-    route = "delivery" if _DELIVERY_HEAD.match(body) and one_line else "documents"
-    return _Prepared(file_no, src, route, path=path, compression=compression)
+    if not (_DELIVERY_HEAD.match(body) and one_line):
+        return _Prepared(file_no, src, "documents", path=path, compression=compression)
+    # A damaged, oversized or non-UTF-8 object goes to the tolerant path record by record.
+    doc = _inflate(path.read_bytes(), MAX_OBJECT_BYTES)
+    text = _as_arrow_text(doc) if doc is not None else None
+    if text is None:
+        return _Prepared(file_no, src, "recover", path=path, compression=compression)
+    return _Prepared(file_no, src, "delivery", path=path, compression=compression, doc=text)
 
 
 # ---- one batch ------------------------------------------------------------------
 
 
-def _ingest_batch(con: duckdb.DuckDBPyConnection, batch: list[SourceFile], tmp: Path,
+def _ingest_batch(con: duckdb.DuckDBPyConnection, prepared: list[_Prepared], tmp: Path,
                   run_id: int, strict: bool, now: datetime) -> list[FileResult]:
-    prepared = [_prepare(i, src, tmp) for i, src in enumerate(batch)]
     readable = [p for p in prepared if p.route != "skip"]
     skipped = {p.file_no: p.reason for p in prepared if p.route == "skip"}
 
@@ -315,16 +387,16 @@ def _ingest_batch(con: duckdb.DuckDBPyConnection, batch: list[SourceFile], tmp: 
             "paths": [str(p.path) for p in readable],
             "uris": [p.src.uri for p in readable],
         })
+    delivery = [p for p in readable if p.route == "delivery"]
+    if delivery:
+        _stage_delivery(con, delivery, now)
     # Groups are fixed before staging: a file recovered while staging its group is staged
     # there and must not be picked up again by a later group.
-    groups = [
-        (route, [p for p in readable if p.compression == compression
-                 and (p.route == route or (route == "documents" and p.route == "recovered"))])
-        for route in ("delivery", "documents") for compression in ("gzip", "none")
-    ]
-    for route, group in groups:
+    groups = [[p for p in readable if p.compression == compression
+               and p.route in ("documents", "recovered")] for compression in ("gzip", "none")]
+    for group in groups:
         if group:
-            _stage(con, route, group, tmp, now)
+            _stage(con, "documents", group, tmp, now)
 
     # Delivery files whose records would be rejected are read again keeping raw JSON,
     # so each reject carries its exact reason and snippet.
@@ -360,7 +432,8 @@ def _ingest_batch(con: duckdb.DuckDBPyConnection, batch: list[SourceFile], tmp: 
     try:
         run(con, "ingest/insert_rejects", {"run_id": run_id})
         span = query(con, "ingest/batch_time_span")[0]
-        run(con, "ingest/new_events", span)
+        run(con, "ingest/batch_duplicates", span)
+        run(con, "ingest/new_events")
         run(con, "ingest/insert_events")
         run(con, "ingest/batch_usage")
         run(con, "ingest/merge_usage_daily")
@@ -379,25 +452,58 @@ def _ingest_batch(con: duckdb.DuckDBPyConnection, batch: list[SourceFile], tmp: 
 
 
 def _drop_temps(con: duckdb.DuckDBPyConnection) -> None:
-    for table in ("ingest_stage", "ingest_rows", "ingest_new", "ingest_usage", "ingest_sessions",
+    run(con, "ingest/drop_temp_view", view="ingest_new")
+    for table in ("ingest_stage", "ingest_rows", "ingest_dups", "ingest_usage", "ingest_sessions",
                   "ingest_batch_files"):
         run(con, "ingest/drop_temp", table=table)
 
 
+def _stage_delivery(con: duckdb.DuckDBPyConnection, group: list[_Prepared], now: datetime) -> None:
+    """Stage the batch's delivery objects from memory in one statement (``stage_delivery``).
+
+    DuckDB reads them as the Arrow table ``ingest_docs``. If the statement fails, the
+    files that are not one valid JSON document leave for the documents path (which
+    recovers what it cannot read) and the rest are staged again; should that fail too,
+    every file of the group takes the documents path. A failed statement inserts nothing.
+    """
+    schema = pa.schema([("file_no", pa.int32()), ("json", pa.large_string())])
+    todo = list(group)
+    for attempt in range(2):
+        table = pa.Table.from_batches(
+            [pa.RecordBatch.from_arrays([pa.array([p.file_no], pa.int32()), p.doc], schema=schema)
+             for p in todo], schema)
+        con.register("ingest_docs", table)
+        try:
+            run(con, "ingest/stage_delivery", {"ingested_at": now})
+            todo = []
+            break
+        except RecommenderError:
+            if attempt == 0:
+                bad = {r["file_no"] for r in query(con, "ingest/invalid_docs")}
+                for p in todo:
+                    if p.file_no in bad:
+                        p.route, p.doc = "documents", None
+                todo = [p for p in todo if p.file_no not in bad]
+        finally:
+            con.unregister("ingest_docs")
+            del table
+        if not todo:
+            break
+    for p in todo:
+        p.route = "documents"
+    for p in group:
+        p.doc = None  # the batch's documents are no longer needed in memory
+
+
 def _stage(con: duckdb.DuckDBPyConnection, route: str, group: list[_Prepared], tmp: Path,
            now: datetime) -> None:
-    """Stage a group of files in one statement; on failure split it, then recover single files.
-
-    The delivery route writes ``ingest_rows`` directly; the documents route writes
-    ``ingest_stage``, flattened into ``ingest_rows`` by ``extract_rows`` afterwards.
-    """
+    """Stage a group of files on the documents path in one statement; on failure split it,
+    then recover single files. Writes ``ingest_stage``, which ``extract_rows`` flattens."""
     params: dict[str, Any] = {
         "paths": [str(p.path) for p in group],
         "compression": group[0].compression,
         "max_object": MAX_OBJECT_BYTES,
     }
-    if route == "delivery":
-        params["ingested_at"] = now
     try:
         run(con, f"ingest/stage_{route}", params)
         return

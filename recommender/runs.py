@@ -574,6 +574,7 @@ def prune(con: duckdb.DuckDBPyConnection, keep_days: int, *, as_of: date | None 
         con.execute("ROLLBACK")
         raise
     run(con, "runs/vacuum")
+    run(con, "runs/allow_vacuum")
     run(con, "runs/checkpoint")
     result.db_bytes_after = _db_bytes(con)
     return result

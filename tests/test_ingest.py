@@ -3,6 +3,8 @@ incremental runs, attribution and reconciliation."""
 
 from __future__ import annotations
 
+import gzip
+import json
 import shutil
 from pathlib import Path
 
@@ -244,3 +246,88 @@ def test_files_larger_than_the_fast_path_limit_are_read_record_by_record(
     result = ingest(con, [GOOD / "AWSLogs" / ACCT / "CloudTrail" / "us-east-1"])
     _reconciles(result)
     assert result.rejected == 0 and result.stored == 6
+
+
+# ---- the fast path: delivery objects inflated in Python and handed over as Arrow ----------
+
+DELIVERY = next((GOOD / "AWSLogs" / ACCT / "CloudTrail" / "us-east-1").rglob("*Abc123DefGhi456J.json.gz"))
+
+
+def _delivery_records() -> list[dict]:
+    return json.loads(gzip.decompress(DELIVERY.read_bytes()))["Records"]
+
+
+def _write_delivery(folder: Path, name: str, records: list[dict]) -> Path:
+    path = folder / "AWSLogs" / ACCT / "CloudTrail" / "us-east-1" / "2026" / "02" / "01" / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(gzip.compress(json.dumps({"Records": records}, separators=(",", ":")).encode()))
+    return path
+
+
+def _renumbered(records: list[dict], tag: str) -> list[dict]:
+    return [{**r, "eventID": f"{tag}-{i:04d}"} for i, r in enumerate(records)]
+
+
+def _spy_documents_path(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Names of the files that leave the fast path for the documents path."""
+    import recommender.ingest as ingest_module
+
+    names: list[str] = []
+    real_stage = ingest_module._stage
+
+    def spy(con, route, group, tmp, now):
+        names.extend(Path(p.src.uri).name for p in group)
+        return real_stage(con, route, group, tmp, now)
+
+    monkeypatch.setattr(ingest_module, "_stage", spy)
+    return names
+
+
+def test_multi_member_gzip_delivery_object_is_read_whole(
+        tmp_path: Path, db_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # gzip allows several members; zlib's one-shot inflate would stop after the first.
+    body = json.dumps({"Records": _renumbered(_delivery_records(), "mm")}, separators=(",", ":")).encode()
+    half = len(body) // 2
+    path = tmp_path / f"{ACCT}_CloudTrail_us-east-1_20260201T0000Z_MultiMember0001.json.gz"
+    path.write_bytes(gzip.compress(body[:half]) + gzip.compress(body[half:]))
+    documents = _spy_documents_path(monkeypatch)
+    result = ingest(connect(db_path), [path])
+    _reconciles(result)
+    assert result.stored == len(_delivery_records()) and result.rejected == 0
+    assert documents == []  # read on the fast path, not rescued by the fallback
+
+
+def test_delivery_object_with_bytes_that_are_not_utf8_is_recovered(tmp_path: Path, db_path: Path) -> None:
+    records = _renumbered(_delivery_records(), "u8")
+    records[0]["userAgent"] = "agent-\udcff"  # a lone surrogate: encodes to invalid UTF-8 below
+    path = tmp_path / f"{ACCT}_CloudTrail_us-east-1_20260201T0000Z_NotUtf8Bytes0001.json.gz"
+    path.write_bytes(gzip.compress(json.dumps({"Records": records}, ensure_ascii=False)
+                                   .encode("utf-8", "surrogateescape")))
+    con = connect(db_path)
+    result = ingest(con, [path])
+    _reconciles(result)
+    assert result.stored == len(records) and result.rejected == 0
+    agent = _rows(con, "SELECT user_agent FROM events WHERE event_id = 'u8-0000'")[0][0]
+    assert agent.startswith("agent-") and agent != "agent-"  # kept, with the bad byte replaced
+
+
+def test_one_bad_object_does_not_take_its_batch_off_the_fast_path(
+        tmp_path: Path, db_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    good = [_write_delivery(tmp_path, f"{ACCT}_CloudTrail_us-east-1_20260201T00{i}0Z_Good{i:011d}.json.gz",
+                            _renumbered(_delivery_records(), f"g{i}")) for i in range(3)]
+    bad = good[1].with_name(f"{ACCT}_CloudTrail_us-east-1_20260201T0015Z_BadJson000000001.json.gz")
+    body = json.dumps({"Records": _renumbered(_delivery_records(), "bad")}, separators=(",", ":"))
+    bad.write_bytes(gzip.compress(body[:-40].encode()))  # complete gzip, truncated JSON
+    documents = _spy_documents_path(monkeypatch)
+    result = ingest(connect(db_path), [tmp_path])
+    _reconciles(result)
+    assert documents and set(documents) == {bad.name}
+    n = len(_delivery_records())
+    assert result.stored >= 3 * n and result.rejected == 1
+
+
+def test_connections_do_not_merge_row_groups_on_checkpoint(db_path: Path) -> None:
+    # Ingest's parallel appends leave partly filled row groups; merging them at every
+    # checkpoint would rewrite what was just written (common/storage_settings.sql).
+    con = connect(db_path)
+    assert _rows(con, "SELECT current_setting('max_vacuum_tasks')")[0][0] == 0

@@ -1,23 +1,24 @@
--- Stage S3 delivery objects ({"Records":[...]} on one line, what CloudTrail writes to S3),
--- the fast path for the common case: each file is parsed once straight into record structs
--- and flattened into temp table ingest_rows in the same statement (no intermediate table).
+-- Stage S3 delivery objects ({"Records":[...]}, what CloudTrail writes to S3), the fast path
+-- for the common case. ingest() has already inflated each file (ISA-L, in a background
+-- thread) and hands the batch over as the Arrow table ingest_docs(file_no, json): one row
+-- per file, the whole delivery object as one string, no copy. Each object is parsed once
+-- straight into record structs and flattened into temp table ingest_rows in the same
+-- statement (no intermediate table).
 -- The columns are those of extract_rows.sql (keep the two in step), specialised to records
 -- read without their raw JSON: a record missing eventID, eventSource, eventName or
 -- eventTime is marked needs_raw and its file is staged again on the documents path, which
 -- gives its reject the exact snippet or its id the canonical hash.
--- $paths: local files (all registered in ingest_batch_files); $compression: 'gzip' or 'none';
--- $max_object: largest JSON document accepted, in bytes; $ingested_at: timestamp of this run.
+-- $ingested_at: timestamp of this run.
 INSERT INTO ingest_rows BY NAME
 WITH d AS (
-    SELECT f.file_no, f.uri,
+    SELECT file_no, f.uri,
            unnest(range(len(d.recs))) AS idx,
            unnest(d.recs) AS r
     FROM (
-        SELECT filename, coalesce(cloudtrail_delivery(json), []) AS recs
-        FROM read_ndjson_objects($paths, filename = true, compression = $compression,
-                                 maximum_object_size = $max_object)
+        SELECT file_no, coalesce(cloudtrail_delivery(json), []) AS recs
+        FROM ingest_docs
     ) AS d
-    JOIN ingest_batch_files AS f ON f.path = d.filename
+    JOIN ingest_batch_files AS f USING (file_no)
 ),
 s AS (
     SELECT file_no, uri, idx, r,

@@ -33,11 +33,41 @@ CREATE OR REPLACE MACRO er_partition(region) AS CASE
 -- A request string parameter, NULL when absent or empty.
 CREATE OR REPLACE MACRO er_str(rp, path) AS nullif(json_extract_string(rp, path), '');
 
--- Every string at a path that may hold one string or an array of strings.
-CREATE OR REPLACE MACRO er_strs(rp, path) AS CASE json_type(json_extract(rp, path))
-    WHEN 'ARRAY' THEN coalesce(json_extract_string(json_extract(rp, path), '$[*]'), []::VARCHAR[])
-    WHEN 'VARCHAR' THEN [json_extract_string(rp, path)]
+-- Every string in a JSON value that may be one string or an array of strings (a field of
+-- er_params, or what er_strs extracts).
+CREATE OR REPLACE MACRO er_strs_of(j) AS CASE json_type(j)
+    WHEN 'ARRAY' THEN coalesce(json_extract_string(j, '$[*]'), []::VARCHAR[])
+    WHEN 'VARCHAR' THEN [json_extract_string(j, '$')]
     ELSE []::VARCHAR[] END;
+
+-- Every string at a path that may hold one string or an array of strings.
+CREATE OR REPLACE MACRO er_strs(rp, path) AS er_strs_of(json_extract(rp, path));
+
+-- A JSON value already extracted, as er_str gives it: the string itself, or the JSON text
+-- of anything else; NULL when absent or empty.
+CREATE OR REPLACE MACRO er_s(j) AS nullif(json_extract_string(j, '$'), '');
+
+-- The request parameters the derivations below read, parsed once per event into a struct
+-- (json_transform; each er_str call would parse the whole request again, and the S3
+-- branch alone needs eight). Missing keys are NULL; a VARCHAR field holding an object or
+-- array keeps its JSON text, as json_extract_string does. Fields that may be a string or
+-- an array, or an object, are JSON. Struct fields are case-insensitive, so the rare
+-- capitalised spellings (TableName, SecretId) are read from the raw request where needed.
+CREATE OR REPLACE MACRO er_params_spec() AS '{
+  "bucketName": "VARCHAR", "key": "VARCHAR", "versionId": "VARCHAR", "x-amz-copy-source": "VARCHAR",
+  "functionName": "VARCHAR", "qualifier": "VARCHAR",
+  "tableName": "VARCHAR", "requestItems": "JSON", "statement": "JSON", "transactStatements": "JSON",
+  "queueUrl": "VARCHAR", "queueName": "VARCHAR", "topicArn": "VARCHAR", "name": "JSON", "names": "JSON",
+  "secretId": "JSON", "secretIdList": "JSON",
+  "keyId": "VARCHAR", "targetKeyId": "VARCHAR", "aliasName": "VARCHAR", "sourceKeyId": "VARCHAR",
+  "destinationKeyId": "VARCHAR",
+  "modelId": "VARCHAR", "agentId": "VARCHAR", "agentAliasId": "VARCHAR", "knowledgeBaseId": "VARCHAR",
+  "roleName": "VARCHAR", "path": "VARCHAR", "userName": "VARCHAR", "policyArn": "VARCHAR",
+  "instanceProfileName": "VARCHAR", "roleArn": "VARCHAR", "logGroupName": "VARCHAR",
+  "tagSpecificationSet": "JSON", "filters": "JSON"
+}';
+
+CREATE OR REPLACE MACRO er_params(rp) AS json_transform(rp, er_params_spec());
 
 -- The operation name without the API version suffix Lambda and CloudFront append
 -- (UpdateFunctionConfiguration20150331v2, CreateDistribution2020_05_31).
@@ -90,12 +120,18 @@ CREATE OR REPLACE MACRO er_function_arn(fn, q, p, region, acct) AS CASE
          || (CASE WHEN q IS NOT NULL AND NOT regexp_matches(fn, '(^|:function:)[^:]+:[^:]+$')
                   THEN ':' || q ELSE '' END) END;
 
+-- A system-defined cross-region inference profile id: a geography prefix and a dot
+-- (us.anthropic.claude-...). String functions, not a regular expression: this runs for
+-- every Bedrock call.
+CREATE OR REPLACE MACRO er_is_profile_id(m) AS
+    contains(m, '.') AND split_part(m, '.', 1) IN ('us', 'eu', 'apac', 'us-gov', 'global', 'jp', 'au', 'ca');
+
 -- Bedrock modelId: an ARN, a cross-region inference profile id (us.anthropic...), or a
 -- foundation model id (anthropic.claude-3...), whose ARN has no account.
 CREATE OR REPLACE MACRO er_model_arn(m, p, region, acct) AS CASE
     WHEN m IS NULL THEN NULL
     WHEN m LIKE 'arn:%' THEN m
-    WHEN regexp_matches(m, '^(us|eu|apac|us-gov|global|jp|au|ca)\.')
+    WHEN er_is_profile_id(m)
         THEN 'arn:' || p || ':bedrock:' || region || ':' || acct || ':inference-profile/' || m
     ELSE 'arn:' || p || ':bedrock:' || region || '::foundation-model/' || m END;
 
@@ -107,15 +143,16 @@ CREATE OR REPLACE MACRO er_model_arn(m, p, region, acct) AS CASE
 -- resource too, in any region. Application inference profiles name no model: left alone.
 CREATE OR REPLACE MACRO er_profile_model_arn(arn, p) AS CASE
     WHEN arn IS NULL THEN NULL
-    WHEN regexp_matches(arn, ':inference-profile/(us|eu|apac|us-gov|global|jp|au|ca)\.')
+    WHEN er_is_profile_id(split_part(arn, ':inference-profile/', 2))
         THEN 'arn:' || p || ':bedrock:*::foundation-model/'
-             || regexp_extract(arn, ':inference-profile/[a-z-]+\.(.+)$', 1)
+             || split_part(arn, ':inference-profile/', 2)[strpos(split_part(arn, ':inference-profile/', 2), '.') + 1:]
     END;
 
 CREATE OR REPLACE MACRO er_model_kind(arn) AS CASE
     WHEN arn IS NULL THEN NULL
     WHEN arn LIKE '%:foundation-model/%' THEN 'AWS::Bedrock::FoundationModel'
-    WHEN regexp_matches(arn, ':(application-)?inference-profile/') THEN 'AWS::Bedrock::InferenceProfile'
+    WHEN contains(arn, ':inference-profile/') OR contains(arn, ':application-inference-profile/')
+        THEN 'AWS::Bedrock::InferenceProfile'
     WHEN arn LIKE '%:provisioned-model/%' THEN 'AWS::Bedrock::ProvisionedModel'
     ELSE 'AWS::Bedrock::Model' END;
 
@@ -194,13 +231,10 @@ CREATE OR REPLACE MACRO er_passed_role_params() AS [
     {'s': 'scheduler.amazonaws.com', 'n': 'UpdateSchedule', 'p': '$.target.roleArn', 'k': 'passed_role'}
 ];
 
--- Request conditions that need an action but name no resource: EC2 create calls with
--- tagSpecificationSet need ec2:CreateTags; BatchGetSecretValue with filters needs
--- secretsmanager:ListSecrets.
-CREATE OR REPLACE MACRO er_param_markers() AS [
-    {'s': 'ec2.amazonaws.com', 'n': '*', 'p': '$.tagSpecificationSet', 'k': 'tag_on_create'},
-    {'s': 'secretsmanager.amazonaws.com', 'n': 'BatchGetSecretValue', 'p': '$.filters', 'k': 'list_filter'}
-];
+-- Request conditions that need an action but name no resource (er_from_params, at its
+-- end): EC2 create calls with tagSpecificationSet need ec2:CreateTags (marker
+-- tag_on_create); BatchGetSecretValue with filters needs secretsmanager:ListSecrets
+-- (marker list_filter).
 
 -- Instance profile parameter: {"arn": ...}, {"name": ...} or a plain string.
 CREATE OR REPLACE MACRO er_profile_value(rp, path) AS CASE json_type(json_extract(rp, path))
@@ -219,12 +253,12 @@ CREATE OR REPLACE MACRO er_passed_roles(src, op, rp, p, acct) AS CASE
     ELSE [] END;
 
 -- Items of a DynamoDB requestItems list ([{operation, tableName|TableName, ...}]) or map
--- ({tableName: [...]}) as (table, operation).
-CREATE OR REPLACE MACRO er_ddb_items(rp) AS CASE json_type(json_extract(rp, '$.requestItems'))
+-- ({tableName: [...]}) as (table, operation); ri is the requestItems JSON value.
+CREATE OR REPLACE MACRO er_ddb_items(ri) AS CASE json_type(ri)
     WHEN 'ARRAY' THEN [
         {'t': coalesce(er_str(i, '$.tableName'), er_str(i, '$.TableName')), 'op': er_str(i, '$.operation')}
-        FOR i IN coalesce(json_extract(rp, '$.requestItems[*]'), []::JSON[])]
-    WHEN 'OBJECT' THEN [{'t': k, 'op': NULL::VARCHAR} FOR k IN coalesce(json_keys(json_extract(rp, '$.requestItems')), []::VARCHAR[])]
+        FOR i IN coalesce(json_extract(ri, '$[*]'), []::JSON[])]
+    WHEN 'OBJECT' THEN [{'t': k, 'op': NULL::VARCHAR} FOR k IN coalesce(json_keys(ri), []::VARCHAR[])]
     ELSE [] END;
 
 CREATE OR REPLACE MACRO er_partiql_kind(stmt) AS CASE upper(regexp_extract(coalesce(stmt, ''), '^\s*([A-Za-z]+)', 1))
@@ -233,108 +267,110 @@ CREATE OR REPLACE MACRO er_partiql_kind(stmt) AS CASE upper(regexp_extract(coale
 
 -- PartiQL (ExecuteStatement, BatchExecuteStatement, ExecuteTransaction): the action depends
 -- on each statement's verb; the table comes from resources[] (statements are not parsed).
-CREATE OR REPLACE MACRO er_partiql(src, rp, resources) AS CASE WHEN src = 'dynamodb.amazonaws.com' THEN flatten([
+-- q: the er_params struct of the request.
+CREATE OR REPLACE MACRO er_partiql(src, q, resources) AS CASE WHEN src = 'dynamodb.amazonaws.com'
+    AND (q.statement IS NOT NULL OR q.requestItems IS NOT NULL OR q.transactStatements IS NOT NULL) THEN flatten([
     [er_item(t, k) FOR t IN coalesce(nullif([r.arn FOR r IN coalesce(resources, []) IF r.type = 'AWS::DynamoDB::Table'], []), [NULL::VARCHAR])]
-    FOR k IN [er_partiql_kind(s) FOR s IN flatten([er_strs(rp, '$.statement'),
-                                                    coalesce(json_extract_string(rp, '$.requestItems[*].statement'), []::VARCHAR[]),
-                                                    coalesce(json_extract_string(rp, '$.transactStatements[*].statement'), []::VARCHAR[])])]
+    FOR k IN [er_partiql_kind(s) FOR s IN flatten([er_strs_of(q.statement),
+                                                    coalesce(json_extract_string(q.requestItems, '$[*].statement'), []::VARCHAR[]),
+                                                    coalesce(json_extract_string(q.transactStatements, '$[*].statement'), []::VARCHAR[])])]
     IF k IS NOT NULL]) ELSE [] END;
 
-CREATE OR REPLACE MACRO er_from_params(src, op, rp, acct, region, p) AS flatten([
+CREATE OR REPLACE MACRO er_from_params(src, op, rp, q, acct, region, p) AS flatten([
     -- S3: bucket, object, copy source, versioned object
     CASE WHEN src = 's3.amazonaws.com' THEN [
-        er_item('arn:' || p || ':s3:::' || er_str(rp, '$.bucketName'),
-                CASE WHEN er_str(rp, '$.bucketName') IS NOT NULL THEN 'AWS::S3::Bucket' END),
-        er_item('arn:' || p || ':s3:::' || er_str(rp, '$.bucketName') || '/' || er_str(rp, '$.key'),
-                CASE WHEN er_str(rp, '$.bucketName') IS NOT NULL AND er_str(rp, '$.key') IS NOT NULL THEN 'AWS::S3::Object' END),
-        er_item('arn:' || p || ':s3:::' || er_str(rp, '$.bucketName') || '/' || er_str(rp, '$.key'),
-                CASE WHEN er_str(rp, '$.bucketName') IS NOT NULL AND er_str(rp, '$.key') IS NOT NULL
-                          AND er_str(rp, '$.versionId') IS NOT NULL THEN 'object_version' END),
-        er_item(er_copy_source_arn(er_str(rp, '$."x-amz-copy-source"'), p),
-                CASE WHEN er_str(rp, '$."x-amz-copy-source"') IS NOT NULL THEN 'copy_source' END)
+        er_item('arn:' || p || ':s3:::' || nullif(q.bucketName, ''),
+                CASE WHEN nullif(q.bucketName, '') IS NOT NULL THEN 'AWS::S3::Bucket' END),
+        er_item('arn:' || p || ':s3:::' || nullif(q.bucketName, '') || '/' || nullif(q."key", ''),
+                CASE WHEN nullif(q.bucketName, '') IS NOT NULL AND nullif(q."key", '') IS NOT NULL THEN 'AWS::S3::Object' END),
+        er_item('arn:' || p || ':s3:::' || nullif(q.bucketName, '') || '/' || nullif(q."key", ''),
+                CASE WHEN nullif(q.bucketName, '') IS NOT NULL AND nullif(q."key", '') IS NOT NULL
+                          AND nullif(q.versionId, '') IS NOT NULL THEN 'object_version' END),
+        er_item(er_copy_source_arn(nullif(q."x-amz-copy-source", ''), p),
+                CASE WHEN nullif(q."x-amz-copy-source", '') IS NOT NULL THEN 'copy_source' END)
     ] ELSE [] END,
     -- Lambda function
     CASE WHEN src = 'lambda.amazonaws.com' THEN [
-        er_item(er_function_arn(er_str(rp, '$.functionName'), er_str(rp, '$.qualifier'), p, region, acct),
-                CASE WHEN er_str(rp, '$.functionName') IS NOT NULL THEN 'AWS::Lambda::Function' END)
+        er_item(er_function_arn(nullif(q.functionName, ''), nullif(q.qualifier, ''), p, region, acct),
+                CASE WHEN nullif(q.functionName, '') IS NOT NULL THEN 'AWS::Lambda::Function' END)
     ] ELSE [] END,
     -- DynamoDB tables, and per-operation kinds for transactions and PartiQL
     CASE WHEN src = 'dynamodb.amazonaws.com' THEN flatten([
-        [er_item(er_table_arn(coalesce(er_str(rp, '$.tableName'), er_str(rp, '$.TableName')), p, region, acct),
-                 CASE WHEN coalesce(er_str(rp, '$.tableName'), er_str(rp, '$.TableName')) IS NOT NULL THEN 'AWS::DynamoDB::Table' END)],
+        [er_item(er_table_arn(coalesce(nullif(q.tableName, ''), er_str(rp, '$.TableName')), p, region, acct),
+                 CASE WHEN coalesce(nullif(q.tableName, ''), er_str(rp, '$.TableName')) IS NOT NULL THEN 'AWS::DynamoDB::Table' END)],
         [er_item(er_table_arn(i.t, p, region, acct),
                  CASE WHEN op = 'TransactWriteItems' THEN CASE lower(i.op)
                           WHEN 'put' THEN 'dynamodb_put' WHEN 'update' THEN 'dynamodb_update'
                           WHEN 'delete' THEN 'dynamodb_delete' WHEN 'conditioncheck' THEN 'dynamodb_condition_check' END
                       WHEN i.t IS NOT NULL THEN 'AWS::DynamoDB::Table' END)
-         FOR i IN er_ddb_items(rp)]
+         FOR i IN CASE WHEN q.requestItems IS NOT NULL THEN er_ddb_items(q.requestItems) ELSE [] END]
     ]) ELSE [] END,
     -- SQS queue
     CASE WHEN src = 'sqs.amazonaws.com' THEN [
-        er_item(coalesce(er_queue_arn(er_str(rp, '$.queueUrl'), p, region),
-                         'arn:' || p || ':sqs:' || region || ':' || acct || ':' || er_str(rp, '$.queueName')),
-                CASE WHEN er_queue_arn(er_str(rp, '$.queueUrl'), p, region) IS NOT NULL
-                          OR er_str(rp, '$.queueName') IS NOT NULL THEN 'AWS::SQS::Queue' END)
+        er_item(coalesce(er_queue_arn(nullif(q.queueUrl, ''), p, region),
+                         'arn:' || p || ':sqs:' || region || ':' || acct || ':' || nullif(q.queueName, '')),
+                CASE WHEN er_queue_arn(nullif(q.queueUrl, ''), p, region) IS NOT NULL
+                          OR nullif(q.queueName, '') IS NOT NULL THEN 'AWS::SQS::Queue' END)
     ] ELSE [] END,
     -- SNS topic
     CASE WHEN src = 'sns.amazonaws.com' THEN [
-        er_item(coalesce(er_str(rp, '$.topicArn'),
-                         CASE WHEN op = 'CreateTopic' THEN 'arn:' || p || ':sns:' || region || ':' || acct || ':' || er_str(rp, '$.name') END),
-                CASE WHEN er_str(rp, '$.topicArn') IS NOT NULL
-                          OR (op = 'CreateTopic' AND er_str(rp, '$.name') IS NOT NULL) THEN 'AWS::SNS::Topic' END)
+        er_item(coalesce(nullif(q.topicArn, ''),
+                         CASE WHEN op = 'CreateTopic' THEN 'arn:' || p || ':sns:' || region || ':' || acct || ':' || er_s(q.name) END),
+                CASE WHEN nullif(q.topicArn, '') IS NOT NULL
+                          OR (op = 'CreateTopic' AND er_s(q.name) IS NOT NULL) THEN 'AWS::SNS::Topic' END)
     ] ELSE [] END,
     -- Secrets Manager: by ARN, or by name (a pattern, kind secret_name)
     CASE WHEN src = 'secretsmanager.amazonaws.com' THEN [
         er_secret(s, p, region, acct)
-        FOR s IN flatten([er_strs(rp, '$.secretId'), er_strs(rp, '$.SecretId'), er_strs(rp, '$.secretIdList'),
-                          CASE WHEN op = 'CreateSecret' THEN er_strs(rp, '$.name') ELSE []::VARCHAR[] END])
+        FOR s IN flatten([er_strs_of(q.secretId), er_strs(rp, '$.SecretId'), er_strs_of(q.secretIdList),
+                          CASE WHEN op = 'CreateSecret' THEN er_strs_of(q.name) ELSE []::VARCHAR[] END])
         IF nullif(s, '') IS NOT NULL
     ] ELSE [] END,
     -- KMS keys and aliases; ReEncrypt's two keys get their own kinds
     CASE WHEN src = 'kms.amazonaws.com' THEN [
-        er_item(er_kms_arn(er_str(rp, '$.keyId'), p, region, acct), er_kms_kind(er_kms_arn(er_str(rp, '$.keyId'), p, region, acct))),
-        er_item(er_kms_arn(er_str(rp, '$.targetKeyId'), p, region, acct), er_kms_kind(er_kms_arn(er_str(rp, '$.targetKeyId'), p, region, acct))),
-        er_item('arn:' || p || ':kms:' || region || ':' || acct || ':' || er_str(rp, '$.aliasName'),
-                CASE WHEN er_str(rp, '$.aliasName') LIKE 'alias/%' THEN 'AWS::KMS::Alias' END),
-        er_item(er_kms_arn(er_str(rp, '$.sourceKeyId'), p, region, acct),
-                CASE WHEN er_str(rp, '$.sourceKeyId') IS NOT NULL THEN 'kms_source_key' END),
-        er_item(er_kms_arn(er_str(rp, '$.destinationKeyId'), p, region, acct),
-                CASE WHEN er_str(rp, '$.destinationKeyId') IS NOT NULL THEN 'kms_destination_key' END)
+        er_item(er_kms_arn(nullif(q.keyId, ''), p, region, acct), er_kms_kind(er_kms_arn(nullif(q.keyId, ''), p, region, acct))),
+        er_item(er_kms_arn(nullif(q.targetKeyId, ''), p, region, acct), er_kms_kind(er_kms_arn(nullif(q.targetKeyId, ''), p, region, acct))),
+        er_item('arn:' || p || ':kms:' || region || ':' || acct || ':' || nullif(q.aliasName, ''),
+                CASE WHEN nullif(q.aliasName, '') LIKE 'alias/%' THEN 'AWS::KMS::Alias' END),
+        er_item(er_kms_arn(nullif(q.sourceKeyId, ''), p, region, acct),
+                CASE WHEN nullif(q.sourceKeyId, '') IS NOT NULL THEN 'kms_source_key' END),
+        er_item(er_kms_arn(nullif(q.destinationKeyId, ''), p, region, acct),
+                CASE WHEN nullif(q.destinationKeyId, '') IS NOT NULL THEN 'kms_destination_key' END)
     ] ELSE [] END,
     -- Bedrock: model, agent (and alias), knowledge base
     CASE WHEN src = 'bedrock.amazonaws.com' THEN [
-        er_item(er_model_arn(er_str(rp, '$.modelId'), p, region, acct),
-                er_model_kind(er_model_arn(er_str(rp, '$.modelId'), p, region, acct))),
-        er_item(er_profile_model_arn(er_model_arn(er_str(rp, '$.modelId'), p, region, acct), p),
+        er_item(er_model_arn(nullif(q.modelId, ''), p, region, acct),
+                er_model_kind(er_model_arn(nullif(q.modelId, ''), p, region, acct))),
+        er_item(er_profile_model_arn(er_model_arn(nullif(q.modelId, ''), p, region, acct), p),
                 'AWS::Bedrock::FoundationModel'),
-        er_item('arn:' || p || ':bedrock:' || region || ':' || acct || ':agent/' || er_str(rp, '$.agentId'),
-                CASE WHEN er_str(rp, '$.agentId') IS NOT NULL THEN 'AWS::Bedrock::Agent' END),
-        er_item('arn:' || p || ':bedrock:' || region || ':' || acct || ':agent-alias/' || er_str(rp, '$.agentId')
-                    || '/' || er_str(rp, '$.agentAliasId'),
-                CASE WHEN er_str(rp, '$.agentId') IS NOT NULL AND er_str(rp, '$.agentAliasId') IS NOT NULL
+        er_item('arn:' || p || ':bedrock:' || region || ':' || acct || ':agent/' || nullif(q.agentId, ''),
+                CASE WHEN nullif(q.agentId, '') IS NOT NULL THEN 'AWS::Bedrock::Agent' END),
+        er_item('arn:' || p || ':bedrock:' || region || ':' || acct || ':agent-alias/' || nullif(q.agentId, '')
+                    || '/' || nullif(q.agentAliasId, ''),
+                CASE WHEN nullif(q.agentId, '') IS NOT NULL AND nullif(q.agentAliasId, '') IS NOT NULL
                      THEN 'AWS::Bedrock::AgentAlias' END),
-        er_item('arn:' || p || ':bedrock:' || region || ':' || acct || ':knowledge-base/' || er_str(rp, '$.knowledgeBaseId'),
-                CASE WHEN er_str(rp, '$.knowledgeBaseId') IS NOT NULL THEN 'AWS::Bedrock::KnowledgeBase' END)
+        er_item('arn:' || p || ':bedrock:' || region || ':' || acct || ':knowledge-base/' || nullif(q.knowledgeBaseId, ''),
+                CASE WHEN nullif(q.knowledgeBaseId, '') IS NOT NULL THEN 'AWS::Bedrock::KnowledgeBase' END)
     ] ELSE [] END,
     -- IAM: role (path only known on CreateRole), user, policy, instance profile
     CASE WHEN src = 'iam.amazonaws.com' THEN [
         er_item('arn:' || p || ':iam::' || acct || ':role'
-                    || CASE WHEN op = 'CreateRole' THEN coalesce(er_str(rp, '$.path'), '/') ELSE '/' END
-                    || er_str(rp, '$.roleName'),
-                CASE WHEN er_str(rp, '$.roleName') IS NULL THEN NULL
+                    || CASE WHEN op = 'CreateRole' THEN coalesce(nullif(q.path, ''), '/') ELSE '/' END
+                    || nullif(q.roleName, ''),
+                CASE WHEN nullif(q.roleName, '') IS NULL THEN NULL
                      WHEN op = 'CreateRole' THEN 'AWS::IAM::Role' ELSE 'role_name' END),
         er_item('arn:' || p || ':iam::' || acct || ':user'
-                    || CASE WHEN op = 'CreateUser' THEN coalesce(er_str(rp, '$.path'), '/') ELSE '/' END
-                    || er_str(rp, '$.userName'),
-                CASE WHEN er_str(rp, '$.userName') IS NULL THEN NULL
+                    || CASE WHEN op = 'CreateUser' THEN coalesce(nullif(q.path, ''), '/') ELSE '/' END
+                    || nullif(q.userName, ''),
+                CASE WHEN nullif(q.userName, '') IS NULL THEN NULL
                      WHEN op = 'CreateUser' THEN 'AWS::IAM::User' ELSE 'user_name' END),
-        er_item(er_str(rp, '$.policyArn'), CASE WHEN er_str(rp, '$.policyArn') IS NOT NULL THEN 'AWS::IAM::Policy' END),
-        er_item('arn:' || p || ':iam::' || acct || ':instance-profile/' || er_str(rp, '$.instanceProfileName'),
-                CASE WHEN er_str(rp, '$.instanceProfileName') IS NOT NULL THEN 'AWS::IAM::InstanceProfile' END)
+        er_item(nullif(q.policyArn, ''), CASE WHEN nullif(q.policyArn, '') IS NOT NULL THEN 'AWS::IAM::Policy' END),
+        er_item('arn:' || p || ':iam::' || acct || ':instance-profile/' || nullif(q.instanceProfileName, ''),
+                CASE WHEN nullif(q.instanceProfileName, '') IS NOT NULL THEN 'AWS::IAM::InstanceProfile' END)
     ] ELSE [] END,
     -- STS: the role being assumed
     CASE WHEN src = 'sts.amazonaws.com' THEN [
-        er_item(er_str(rp, '$.roleArn'), CASE WHEN er_str(rp, '$.roleArn') IS NOT NULL THEN 'AWS::IAM::Role' END)
+        er_item(nullif(q.roleArn, ''), CASE WHEN nullif(q.roleArn, '') IS NOT NULL THEN 'AWS::IAM::Role' END)
     ] ELSE [] END,
     -- SSM parameters
     CASE WHEN src = 'ssm.amazonaws.com' AND op LIKE '%Parameter%' THEN [
@@ -342,45 +378,61 @@ CREATE OR REPLACE MACRO er_from_params(src, op, rp, acct, region, p) AS flatten(
                      ELSE 'arn:' || p || ':ssm:' || region || ':' || acct || ':parameter'
                           || CASE WHEN n LIKE '/%' THEN '' ELSE '/' END || n END,
                 'AWS::SSM::Parameter')
-        FOR n IN flatten([er_strs(rp, '$.name'), er_strs(rp, '$.names')]) IF nullif(n, '') IS NOT NULL
+        FOR n IN flatten([er_strs_of(q.name), er_strs_of(q.names)]) IF nullif(n, '') IS NOT NULL
     ] ELSE [] END,
     -- CloudWatch Logs log group
     CASE WHEN src = 'logs.amazonaws.com' THEN [
-        er_item('arn:' || p || ':logs:' || region || ':' || acct || ':log-group:' || er_str(rp, '$.logGroupName'),
-                CASE WHEN er_str(rp, '$.logGroupName') IS NOT NULL THEN 'AWS::Logs::LogGroup' END)
+        er_item('arn:' || p || ':logs:' || region || ':' || acct || ':log-group:' || nullif(q.logGroupName, ''),
+                CASE WHEN nullif(q.logGroupName, '') IS NOT NULL THEN 'AWS::Logs::LogGroup' END)
     ] ELSE [] END,
     -- Roles and instance profiles handed to a service (iam:PassRole)
     er_passed_roles(src, op, rp, p, acct),
     -- Conditions with no resource of their own, as markers (arn NULL)
-    [er_item(NULL, x.k) FOR x IN er_param_markers()
-     IF x.s = src AND (x.n = '*' OR x.n = op) AND json_exists(rp, x.p)]
+    CASE WHEN src = 'ec2.amazonaws.com' AND q.tagSpecificationSet IS NOT NULL
+         THEN [er_item(NULL, 'tag_on_create')] ELSE [] END,
+    CASE WHEN src = 'secretsmanager.amazonaws.com' AND op = 'BatchGetSecretValue' AND q.filters IS NOT NULL
+         THEN [er_item(NULL, 'list_filter')] ELSE [] END
 ]);
 
 -- Kinds naming a resource's part in the call. CloudTrail's resources[] may list such a
 -- resource under its plain type too (CopyObject's source as AWS::S3::Object); that listing
 -- is dropped so the source does not count as the object written. Resources derived from
 -- the request keep both (an in-place copy reads and writes the same object).
-CREATE OR REPLACE MACRO er_role_kinds() AS
-    ['copy_source', 'passed_role', 'passed_role_profile', 'kms_source_key', 'kms_destination_key'];
+CREATE OR REPLACE MACRO er_is_role_kind(k) AS
+    k IN ('copy_source', 'passed_role', 'passed_role_profile', 'kms_source_key', 'kms_destination_key');
 
-CREATE OR REPLACE MACRO er_marker_kinds() AS
-    ['tag_on_create', 'list_filter', 'partiql_select', 'partiql_insert', 'partiql_update', 'partiql_delete'];
+CREATE OR REPLACE MACRO er_is_marker_kind(k) AS
+    k IN ('tag_on_create', 'list_filter', 'partiql_select', 'partiql_insert', 'partiql_update', 'partiql_delete');
 
+-- (IN lists rather than list_contains on a list literal: inside a lambda the literal is
+-- built again for every element.)
 CREATE OR REPLACE MACRO er_merge(listed, derived) AS list_distinct(flatten([
-    CASE WHEN len([y FOR y IN derived IF list_contains(er_role_kinds(), y.kind)]) = 0 THEN listed
+    CASE WHEN NOT list_bool_or([er_is_role_kind(y.kind) FOR y IN derived]) THEN listed
          ELSE [x FOR x IN listed
-               IF NOT list_contains([y.arn FOR y IN derived IF list_contains(er_role_kinds(), y.kind)], x.arn)] END,
+               IF NOT list_contains([y.arn FOR y IN derived IF er_is_role_kind(y.kind)], x.arn)] END,
     [x FOR x IN derived
-     IF x.kind IS NOT NULL AND (x.arn IS NOT NULL OR list_contains(er_marker_kinds(), x.kind))]]));
+     IF x.kind IS NOT NULL AND (x.arn IS NOT NULL OR er_is_marker_kind(x.kind))]]));
 
--- er_merge uses its arguments several times and a macro copies an argument's whole
--- expression at each use, so the two lists are bound once through a one-element list
--- comprehension (planning would otherwise take seconds and rows be derived thrice).
-CREATE OR REPLACE MACRO event_touched_resources(event_source, event_name, resources, request_parameters, account_id, region) AS
+-- The resources of one call from its parts, with the request already parsed (q, from
+-- er_params), the operation normalised (op, from er_operation), the region never NULL
+-- and its partition known (p, from er_partition): the form set-wise callers use
+-- (usage_daily_rows), which compute those once per event as columns. A macro copies an
+-- argument's whole expression at each use, and er_from_params uses each dozens of times.
+-- er_merge uses its arguments several times too, so the two lists are bound once through
+-- a one-element list comprehension whose body refers to nothing outside it (a lambda that
+-- captures outer columns runs row by row, many times slower).
+CREATE OR REPLACE MACRO event_touched_resources_of(event_source, op, resources, rp, q, account_id, region, p) AS
     [er_merge(etr_args.listed, etr_args.derived) FOR etr_args IN [{
         'listed': [er_item(r.arn, r.type) FOR r IN coalesce(resources, []) IF nullif(r.arn, '') IS NOT NULL],
-        'derived': flatten([
-            er_from_params(event_source, er_operation(event_name), request_parameters::JSON,
-                           account_id, coalesce(region, ''), er_partition(coalesce(region, ''))),
-            er_partiql(event_source, request_parameters::JSON, resources)])
+        'derived': flatten([er_from_params(event_source, op, rp, q, account_id, region, p),
+                            er_partiql(event_source, q, resources)])
     }]][1];
+
+-- The resources one call touched (see the top of this file), from the event's own columns:
+-- a convenience for single calls and tests. Set-wise callers compute the arguments of
+-- event_touched_resources_of once per event as columns instead (binding them here with a
+-- second comprehension would make the inner lambdas capture, and run row by row).
+CREATE OR REPLACE MACRO event_touched_resources(event_source, event_name, resources, request_parameters, account_id, region) AS
+    event_touched_resources_of(event_source, er_operation(event_name), resources, request_parameters::JSON,
+                               er_params(request_parameters::JSON), account_id, coalesce(region, ''),
+                               er_partition(coalesce(region, '')));
