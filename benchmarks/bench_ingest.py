@@ -273,8 +273,8 @@ import json, sys
 from recommender.db import connect
 from recommender.ingest import ingest
 con = connect(sys.argv[2])
-con.execute(\"\"\"CREATE OR REPLACE MACRO event_touched_resources(event_source, event_name, resources,
-    request_parameters, account_id, region) AS
+con.execute(\"\"\"CREATE OR REPLACE MACRO event_touched_resources_of(event_source, op, resources,
+    rp, q, account_id, region, p) AS
     [{'arn': r.arn, 'kind': r.type} FOR r IN coalesce(resources, []) IF r.arn IS NOT NULL]\"\"\")
 print(json.dumps(ingest(con, [sys.argv[1]]).to_dict()))
 """
@@ -300,7 +300,7 @@ def main() -> int:
     ap.add_argument("--delete-corpus", action="store_true", help="remove the corpus afterwards")
     ap.add_argument("--keep-db", action="store_true", help="keep the database (prints its path)")
     ap.add_argument("--resources-only", action="store_true",
-                    help="replace event_touched_resources by the resources[]-only version (ingest alone)")
+                    help="replace event_touched_resources(_of) by the resources[]-only version (ingest alone)")
     args = ap.parse_args()
 
     # v2: source IPs and STS keys per session (v1, the unnamed corpus of earlier runs, gave

@@ -331,3 +331,31 @@ def test_connections_do_not_merge_row_groups_on_checkpoint(db_path: Path) -> Non
     # checkpoint would rewrite what was just written (common/storage_settings.sql).
     con = connect(db_path)
     assert _rows(con, "SELECT current_setting('max_vacuum_tasks')")[0][0] == 0
+
+
+@pytest.mark.parametrize("folder", [GOOD, BAD], ids=["good", "bad"])
+def test_chunked_and_batched_runs_store_the_same(
+        folder: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A batch is staged in chunks (file numbers count across them) and committed once; the
+    # result must not depend on where chunk and batch boundaries fall.
+    import recommender.ingest as ingest_module
+
+    def stored(db: Path, **kw: int) -> tuple:
+        con = connect(db)
+        result = ingest(con, [folder], **kw)
+        _reconciles(result)
+        tables = (_rows(con, "SELECT * EXCLUDE (ingested_at) FROM events ORDER BY ALL"),
+                  _rows(con, "SELECT * FROM usage_daily ORDER BY ALL"),
+                  _rows(con, "SELECT * FROM sessions_daily ORDER BY ALL"))
+        rejects = _rows(con, "SELECT uri, record_index, reason FROM rejects ORDER BY ALL")
+        files = _rows(con, "SELECT uri, records, stored, duplicates, rejected, skipped_records, status "
+                           "FROM ingest_files ORDER BY uri")
+        con.close()
+        return (result.records, result.stored, result.duplicates, result.rejected), tables, rejects, files
+
+    whole = stored(tmp_path / "whole.duckdb")
+    monkeypatch.setattr(ingest_module, "CHUNK_BYTES", 1)  # every file its own chunk
+    chunked = stored(tmp_path / "chunked.duckdb")
+    batched = stored(tmp_path / "batched.duckdb", batch_bytes=3000)  # a few files per batch
+    assert chunked == whole
+    assert batched == whole

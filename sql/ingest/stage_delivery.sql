@@ -1,7 +1,7 @@
 -- Stage S3 delivery objects ({"Records":[...]}, what CloudTrail writes to S3), the fast path
 -- for the common case. ingest() has already inflated each file (ISA-L, in a background
--- thread) and hands the batch over as the Arrow table ingest_docs(file_no, json): one row
--- per file, the whole delivery object as one string, no copy. Each object is parsed once
+-- thread) and hands the chunk over as the Arrow table ingest_docs(file_no, uri, json): one
+-- row per file, the whole delivery object as one string, no copy. Each object is parsed once
 -- straight into record structs and flattened into temp table ingest_rows in the same
 -- statement (no intermediate table).
 -- The columns are those of extract_rows.sql (keep the two in step), specialised to records
@@ -11,14 +11,15 @@
 -- $ingested_at: timestamp of this run.
 INSERT INTO ingest_rows BY NAME
 WITH d AS (
-    SELECT file_no, f.uri,
+    -- No join with ingest_batch_files: the uri travels in the Arrow table. (Joined, the
+    -- parse ran on the join's build side, on one thread, when a chunk had few files.)
+    SELECT file_no, uri,
            unnest(range(len(d.recs))) AS idx,
            unnest(d.recs) AS r
     FROM (
-        SELECT file_no, coalesce(cloudtrail_delivery(json), []) AS recs
+        SELECT file_no, uri, coalesce(cloudtrail_delivery(json), []) AS recs
         FROM ingest_docs
     ) AS d
-    JOIN ingest_batch_files AS f USING (file_no)
 ),
 s AS (
     SELECT file_no, uri, idx, r,

@@ -98,20 +98,18 @@ CREATE TABLE IF NOT EXISTS ingest_runs (
     skipped_files BIGINT
 );
 
--- The fields ingest reads from a CloudTrail record, as a json_transform structure.
--- Missing keys become NULL; nested objects read as VARCHAR keep their JSON text.
+-- The fields ingest reads from a CloudTrail record, as a json_transform structure: only
+-- those the events columns and validation use (each field costs parse time on every
+-- record). Missing keys become NULL; nested objects read as VARCHAR keep their JSON text.
 CREATE OR REPLACE MACRO cloudtrail_record_spec() AS '{
   "eventVersion": "VARCHAR", "eventID": "VARCHAR", "eventTime": "VARCHAR", "@timestamp": "VARCHAR",
   "eventSource": "VARCHAR", "eventName": "VARCHAR", "eventType": "VARCHAR", "eventCategory": "VARCHAR",
   "readOnly": "VARCHAR", "awsRegion": "VARCHAR", "recipientAccountId": "VARCHAR",
   "sourceIPAddress": "VARCHAR", "userAgent": "VARCHAR", "vpcEndpointId": "VARCHAR",
-  "errorCode": "VARCHAR", "errorMessage": "VARCHAR", "requestID": "VARCHAR", "sharedEventID": "VARCHAR",
-  "userIdentity": {"type": "VARCHAR", "principalId": "VARCHAR", "arn": "VARCHAR", "accountId": "VARCHAR",
-                   "accessKeyId": "VARCHAR", "userName": "VARCHAR", "invokedBy": "VARCHAR",
-                   "sessionContext": {"sourceIdentity": "VARCHAR",
-                                      "sessionIssuer": {"type": "VARCHAR", "principalId": "VARCHAR",
-                                                        "arn": "VARCHAR", "accountId": "VARCHAR",
-                                                        "userName": "VARCHAR"}}},
+  "errorCode": "VARCHAR", "errorMessage": "VARCHAR",
+  "userIdentity": {"type": "VARCHAR", "arn": "VARCHAR", "accountId": "VARCHAR",
+                   "accessKeyId": "VARCHAR", "invokedBy": "VARCHAR",
+                   "sessionContext": {"sourceIdentity": "VARCHAR", "sessionIssuer": {"arn": "VARCHAR"}}},
   "resources": [{"ARN": "VARCHAR", "accountId": "VARCHAR", "type": "VARCHAR"}],
   "requestParameters": "JSON", "insightDetails": "JSON"
 }';
