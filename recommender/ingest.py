@@ -376,7 +376,10 @@ def _prepare(file_no: int, src: SourceFile, tmp: Path) -> _Prepared:
     one_line = b"\n" not in body.rstrip()
     if not (_DELIVERY_HEAD.match(body) and one_line):
         return _Prepared(file_no, src, "documents", path=path, compression=compression)
-    # A damaged, oversized or non-UTF-8 object goes to the tolerant path record by record.
+    # A damaged, oversized or non-UTF-8 object goes to the tolerant path record by record
+    # (an uncompressed file is not read whole just to find it is too big).
+    if compression == "none" and path.stat().st_size > MAX_OBJECT_BYTES:
+        return _Prepared(file_no, src, "recover", path=path, compression=compression)
     doc = _inflate(path.read_bytes(), MAX_OBJECT_BYTES)
     text = _as_arrow_text(doc) if doc is not None else None
     if text is None:
