@@ -160,22 +160,33 @@ CREATE OR REPLACE MACRO cloudtrail_outcome(error_code) AS CASE
 
 -- usage_daily rows of a table shaped like events (used for batch merges and rebuilds).
 CREATE OR REPLACE MACRO usage_daily_rows(tbl) AS TABLE
-    -- The arguments of event_touched_resources_of once per event, materialised: inlined
-    -- into the derivation, the request would be parsed once per use (~3x slower).
-    WITH calls AS MATERIALIZED (
+    -- Identical calls first: the same caller, call, outcome, day, resources[] and request
+    -- touch the same resources, so the derivation runs once per distinct call (repeated
+    -- Invoke, InvokeModel, Decrypt, AssumeRole calls collapse), not once per event.
+    WITH distinct_calls AS (
         SELECT principal_arn, coalesce(recipient_account_id, principal_account_id) AS account_id,
-               event_source, event_name, error_code, event_time, resources,
+               event_source, event_name, cloudtrail_outcome(error_code) AS outcome,
+               CAST(event_time AS DATE) AS day, resources, request_parameters, aws_region,
+               count(*) AS calls, min(event_time) AS first_seen, max(event_time) AS last_seen
+        FROM query_table(tbl)
+        GROUP BY ALL
+    ),
+    -- The arguments of event_touched_resources_of once per call, materialised: inlined
+    -- into the derivation, the request would be parsed once per use (~3x slower).
+    calls AS MATERIALIZED (
+        SELECT principal_arn, account_id, event_source, event_name, outcome, day, resources,
+               calls, first_seen, last_seen,
                er_operation(event_name) AS er_op, request_parameters::JSON AS er_rp,
                er_params(request_parameters::JSON) AS er_q, coalesce(aws_region, '') AS er_region,
                er_partition(coalesce(aws_region, '')) AS er_p
-        FROM query_table(tbl)
+        FROM distinct_calls
     )
     SELECT principal_arn, account_id, event_source, event_name,
            res.arn AS resource_arn, res.kind AS resource_kind, outcome, day,
-           count(*) AS calls, min(event_time) AS first_seen, max(event_time) AS last_seen
+           sum(calls)::BIGINT AS calls, min(first_seen) AS first_seen, max(last_seen) AS last_seen
     FROM (
-        SELECT principal_arn, account_id, event_source, event_name,
-               cloudtrail_outcome(error_code) AS outcome, CAST(event_time AS DATE) AS day, event_time,
+        SELECT principal_arn, account_id, event_source, event_name, outcome, day,
+               calls, first_seen, last_seen,
                -- One row per resource, or one with no resource; the derived list is bound
                -- once (nullif and coalesce would each evaluate it again).
                unnest([coalesce(nullif(etr.touched, []), [{'arn': NULL::VARCHAR, 'kind': NULL::VARCHAR}])
