@@ -158,32 +158,25 @@ CREATE OR REPLACE MACRO cloudtrail_outcome(error_code) AS CASE
         THEN 'denied'
     ELSE 'error' END;
 
--- usage_daily rows of a table shaped like events (used for batch merges and rebuilds).
-CREATE OR REPLACE MACRO usage_daily_rows(tbl) AS TABLE
-    -- Identical calls first: the same caller, call, outcome, day, resources[] and request
-    -- touch the same resources, so the derivation runs once per distinct call (repeated
-    -- Invoke, InvokeModel, Decrypt, AssumeRole calls collapse), not once per event.
-    WITH distinct_calls AS (
-        SELECT principal_arn, coalesce(recipient_account_id, principal_account_id) AS account_id,
-               event_source, event_name, cloudtrail_outcome(error_code) AS outcome,
-               CAST(event_time AS DATE) AS day, resources, request_parameters, aws_region,
-               count(*) AS calls, min(event_time) AS first_seen, max(event_time) AS last_seen
-        FROM query_table(tbl)
-        GROUP BY ALL
-    ),
+-- usage_daily rows of a table of calls already grouped by caller, call, outcome, day,
+-- resources[] and request (columns principal_arn, account_id, event_source, event_name,
+-- outcome, day, resources, request_parameters, aws_region, calls, first_seen, last_seen):
+-- the resources each touched (event_touched_resources_of), with the calls summed. Used by
+-- usage_daily_rows and by the Athena path, whose query returns such groups.
+CREATE OR REPLACE MACRO usage_from_calls(tbl) AS TABLE
     -- The arguments of event_touched_resources_of once per call, materialised: inlined
     -- into the derivation, the request would be parsed once per use (~3x slower).
-    calls AS MATERIALIZED (
+    WITH calls AS MATERIALIZED (
         SELECT principal_arn, account_id, event_source, event_name, outcome, day, resources,
                calls, first_seen, last_seen,
                er_operation(event_name) AS er_op, request_parameters::JSON AS er_rp,
                er_params(request_parameters::JSON) AS er_q, coalesce(aws_region, '') AS er_region,
                er_partition(coalesce(aws_region, '')) AS er_p
-        FROM distinct_calls
+        FROM query_table(tbl)
     )
     SELECT principal_arn, account_id, event_source, event_name,
            res.arn AS resource_arn, res.kind AS resource_kind, outcome, day,
-           sum(calls)::BIGINT AS calls, min(first_seen) AS first_seen, max(last_seen) AS last_seen
+           CAST(sum(calls) AS BIGINT) AS calls, min(first_seen) AS first_seen, max(last_seen) AS last_seen
     FROM (
         SELECT principal_arn, account_id, event_source, event_name, outcome, day,
                calls, first_seen, last_seen,
@@ -195,6 +188,21 @@ CREATE OR REPLACE MACRO usage_daily_rows(tbl) AS TABLE
         FROM calls
     )
     GROUP BY ALL;
+
+-- usage_daily rows of a table shaped like events (batch merges and rebuilds). Identical
+-- calls are grouped first: the same caller, call, outcome, day, resources[] and request
+-- touch the same resources, so the derivation runs once per distinct call (repeated
+-- Invoke, InvokeModel, Decrypt, AssumeRole calls collapse), not once per event.
+CREATE OR REPLACE MACRO usage_daily_rows(tbl) AS TABLE
+    WITH distinct_calls AS (
+        SELECT principal_arn, coalesce(recipient_account_id, principal_account_id) AS account_id,
+               event_source, event_name, cloudtrail_outcome(error_code) AS outcome,
+               CAST(event_time AS DATE) AS day, resources, request_parameters, aws_region,
+               count(*) AS calls, min(event_time) AS first_seen, max(event_time) AS last_seen
+        FROM query_table(tbl)
+        GROUP BY ALL
+    )
+    SELECT * FROM usage_from_calls('distinct_calls');
 
 -- sessions_daily rows of a table shaped like events.
 CREATE OR REPLACE MACRO sessions_daily_rows(tbl) AS TABLE
