@@ -14,9 +14,10 @@ Why it is shaped this way:
   ``extract_rows``). Validation, attribution, dedup and the daily aggregates are SQL
   over the whole batch. ``docs/benchmarks.md`` has the figures and what each step costs.
 * **Flat memory.** Files are taken in batches bounded by (estimated uncompressed)
-  bytes; each batch is staged, merged into ``events``/``usage_daily``/
-  ``sessions_daily`` and committed together with its ``ingest_files`` rows, so a
-  crash never leaves a file half-counted and memory does not grow with input.
+  bytes; each batch is staged chunk by chunk (Python holds at most two chunks of
+  inflated objects), merged into ``events``/``usage_daily``/``sessions_daily`` and
+  committed together with its ``ingest_files`` rows, so a crash never leaves a file
+  half-counted and memory does not grow with input.
 * **Nothing lost.** A file that cannot be read as a whole (corrupt or truncated gzip,
   truncated or invalid JSON, bytes that are not UTF-8) is re-read by a tolerant Python path that keeps every record it can
   recover and turns the unreadable part into one reject with its reason. A whole
