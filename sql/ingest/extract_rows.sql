@@ -1,22 +1,17 @@
 -- Validate and flatten the records staged in ingest_stage (every shape but the fast path,
--- which stage_delivery.sql flattens itself; keep the two in step) into temp table
--- ingest_rows: one row per record with its events columns, a reject reason (NULL when valid) and a skip
--- reason (NULL unless deliberately not stored). Attribution: an assumed-role session is
--- stored under its role (sessionContext.sessionIssuer.arn, path included; derived from the
--- assumed-role ARN for old records without a session issuer), IAM users under the user
--- ARN, AWS services under invokedBy. Logstash-processed records have no eventTime: their
--- "@timestamp" is used instead. $ingested_at: timestamp of this run.
+-- which stage_delivery.sql flattens itself; keep the validation of the two in step) into
+-- temp table ingest_rows: one row per record with its events columns, a reject reason
+-- (NULL when valid) and a skip reason (NULL unless deliberately not stored). The columns
+-- taken as they are, with attribution, come from the macro cloudtrail_event_fields; the
+-- time from cloudtrail_event_time (eventTime, or "@timestamp" for Logstash exports).
+-- $ingested_at: timestamp of this run.
 INSERT INTO ingest_rows BY NAME
 WITH s AS (
     SELECT file_no, idx, r, raw, skip, pre_reason,
            nullif(r.eventSource, '') AS src,
            nullif(r.eventName, '') AS name,
-           coalesce(r.eventTime, r."@timestamp") AS time_text,
-           -- The usual CloudTrail form first (cheap), any ISO 8601 offset form after.
-           coalesce(try_strptime(coalesce(r.eventTime, r."@timestamp"), '%Y-%m-%dT%H:%M:%SZ'),
-                    try_cast(coalesce(r.eventTime, r."@timestamp") AS TIMESTAMPTZ) AT TIME ZONE 'UTC') AS ts,
-           r.userIdentity AS ui,
-           nullif(r.userIdentity.sessionContext.sessionIssuer.arn, '') AS issuer_arn
+           cloudtrail_time_text(r) AS time_text,
+           cloudtrail_event_time(r) AS ts
     FROM ingest_stage
 )
 SELECT
@@ -45,28 +40,9 @@ SELECT
     false AS needs_raw,
     cloudtrail_event_id(r, coalesce(s.raw, to_json(r))) AS event_id,
     s.ts AS event_time,
-    r.eventVersion AS event_version,
     s.src AS event_source,
     s.name AS event_name,
-    r.eventType AS event_type,
-    r.eventCategory AS event_category,
-    try_cast(lower(r.readOnly) AS BOOLEAN) AS read_only,
-    r.awsRegion AS aws_region,
-    r.recipientAccountId AS recipient_account_id,
-    cloudtrail_principal_arn(s.ui, s.issuer_arn) AS principal_arn,
-    s.ui.type AS principal_type,
-    s.ui.accountId AS principal_account_id,
-    cloudtrail_session_name(s.ui) AS session_name,
-    nullif(s.ui.sessionContext.sourceIdentity, '') AS source_identity,
-    nullif(s.ui.accessKeyId, '') AS access_key_id,
-    nullif(s.ui.invokedBy, '') AS invoked_by,
-    r.userAgent AS user_agent,
-    r.sourceIPAddress AS source_ip,
-    r.vpcEndpointId AS vpc_endpoint_id,
-    nullif(r.errorCode, '') AS error_code,
-    r.errorMessage AS error_message,
-    [{'arn': x.ARN, 'type': x."type", 'account_id': x.accountId} FOR x IN r.resources] AS resources,
-    r.requestParameters AS request_parameters,
+    unnest(cloudtrail_event_fields(r)),
     f.uri AS source_uri,
     $ingested_at::TIMESTAMP AS ingested_at
 FROM s

@@ -4,8 +4,9 @@
 -- row per file, the whole delivery object as one string, no copy. Each object is parsed once
 -- straight into record structs and flattened into temp table ingest_rows in the same
 -- statement (no intermediate table).
--- The columns are those of extract_rows.sql (keep the two in step), specialised to records
--- read without their raw JSON: a record missing eventID, eventSource, eventName or
+-- Validation mirrors extract_rows.sql (keep the two in step; the columns taken as they
+-- are come from the shared macro cloudtrail_event_fields), specialised to records read
+-- without their raw JSON: a record missing eventID, eventSource, eventName or
 -- eventTime is marked needs_raw and its file is staged again on the documents path, which
 -- gives its reject the exact snippet or its id the canonical hash.
 -- $ingested_at: timestamp of this run.
@@ -25,11 +26,8 @@ s AS (
     SELECT file_no, uri, idx, r,
            nullif(r.eventSource, '') AS src,
            nullif(r.eventName, '') AS name,
-           coalesce(r.eventTime, r."@timestamp") AS time_text,
-           coalesce(try_strptime(coalesce(r.eventTime, r."@timestamp"), '%Y-%m-%dT%H:%M:%SZ'),
-                    try_cast(coalesce(r.eventTime, r."@timestamp") AS TIMESTAMPTZ) AT TIME ZONE 'UTC') AS ts,
-           r.userIdentity AS ui,
-           nullif(r.userIdentity.sessionContext.sessionIssuer.arn, '') AS issuer_arn
+           cloudtrail_time_text(r) AS time_text,
+           cloudtrail_event_time(r) AS ts
     FROM d
 ),
 x AS (
@@ -57,28 +55,9 @@ SELECT
     (nullif(r.eventID, '') IS NULL OR x.src IS NULL OR x.name IS NULL OR x.time_text IS NULL) AS needs_raw,
     cloudtrail_event_id(r, to_json(r)) AS event_id,
     x.ts AS event_time,
-    r.eventVersion AS event_version,
     x.src AS event_source,
     x.name AS event_name,
-    r.eventType AS event_type,
-    r.eventCategory AS event_category,
-    try_cast(lower(r.readOnly) AS BOOLEAN) AS read_only,
-    r.awsRegion AS aws_region,
-    r.recipientAccountId AS recipient_account_id,
-    cloudtrail_principal_arn(x.ui, x.issuer_arn) AS principal_arn,
-    x.ui.type AS principal_type,
-    x.ui.accountId AS principal_account_id,
-    cloudtrail_session_name(x.ui) AS session_name,
-    nullif(x.ui.sessionContext.sourceIdentity, '') AS source_identity,
-    nullif(x.ui.accessKeyId, '') AS access_key_id,
-    nullif(x.ui.invokedBy, '') AS invoked_by,
-    r.userAgent AS user_agent,
-    r.sourceIPAddress AS source_ip,
-    r.vpcEndpointId AS vpc_endpoint_id,
-    nullif(r.errorCode, '') AS error_code,
-    r.errorMessage AS error_message,
-    [{'arn': y.ARN, 'type': y."type", 'account_id': y.accountId} FOR y IN r.resources] AS resources,
-    r.requestParameters AS request_parameters,
+    unnest(cloudtrail_event_fields(r)),
     x.uri AS source_uri,
     $ingested_at::TIMESTAMP AS ingested_at
 FROM x;

@@ -152,6 +152,43 @@ CREATE OR REPLACE MACRO cloudtrail_session_name(ui) AS CASE
     WHEN ui.type = 'FederatedUser' THEN nullif(regexp_extract(ui.arn, ':federated-user/(.+)$', 1), '')
 END;
 
+-- When a record happened: eventTime, or "@timestamp" for Logstash-processed records
+-- without one; the usual CloudTrail form is tried first (cheap), any ISO 8601 offset form
+-- after. NULL when it is not a timestamp (the record is rejected).
+CREATE OR REPLACE MACRO cloudtrail_time_text(r) AS coalesce(r.eventTime, r."@timestamp");
+
+CREATE OR REPLACE MACRO cloudtrail_event_time(r) AS
+    coalesce(try_strptime(cloudtrail_time_text(r), '%Y-%m-%dT%H:%M:%SZ'),
+             try_cast(cloudtrail_time_text(r) AS TIMESTAMPTZ) AT TIME ZONE 'UTC');
+
+-- The events columns taken from a parsed record (cloudtrail_record) as they are, with
+-- attribution, as one struct: both staging paths (stage_delivery.sql, extract_rows.sql)
+-- select unnest(cloudtrail_event_fields(r)) next to the columns they validate themselves
+-- (event_id, event_time, event_source, event_name).
+CREATE OR REPLACE MACRO cloudtrail_event_fields(r) AS {
+    'event_version': r.eventVersion,
+    'event_type': r.eventType,
+    'event_category': r.eventCategory,
+    'read_only': try_cast(lower(r.readOnly) AS BOOLEAN),
+    'aws_region': r.awsRegion,
+    'recipient_account_id': r.recipientAccountId,
+    'principal_arn': cloudtrail_principal_arn(
+        r.userIdentity, nullif(r.userIdentity.sessionContext.sessionIssuer.arn, '')),
+    'principal_type': r.userIdentity.type,
+    'principal_account_id': r.userIdentity.accountId,
+    'session_name': cloudtrail_session_name(r.userIdentity),
+    'source_identity': nullif(r.userIdentity.sessionContext.sourceIdentity, ''),
+    'access_key_id': nullif(r.userIdentity.accessKeyId, ''),
+    'invoked_by': nullif(r.userIdentity.invokedBy, ''),
+    'user_agent': r.userAgent,
+    'source_ip': r.sourceIPAddress,
+    'vpc_endpoint_id': r.vpcEndpointId,
+    'error_code': nullif(r.errorCode, ''),
+    'error_message': r.errorMessage,
+    'resources': [{'arn': y.ARN, 'type': y."type", 'account_id': y.accountId} FOR y IN r.resources],
+    'request_parameters': r.requestParameters
+};
+
 CREATE OR REPLACE MACRO cloudtrail_outcome(error_code) AS CASE
     WHEN error_code IS NULL OR error_code = '' THEN 'ok'
     WHEN regexp_matches(error_code, '(?i)(accessdenied|unauthorized|forbidden|authorizationerror|notauthorized)')
