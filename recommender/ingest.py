@@ -5,7 +5,7 @@ Why it is shaped this way:
 * **Speed.** Records are never looped over in Python. S3 delivery objects
   (``{"Records":[...]}`` on one line, the bulk of any real trail) are read whole and
   inflated with ISA-L (``isal``, ~3x faster than zlib, off the GIL) by a reader thread
-  while DuckDB works on the previous batch; each object goes to DuckDB as one string of
+  while DuckDB works on the previous chunk; each object goes to DuckDB as one string of
   an Arrow table, without a copy, and is parsed once straight into record structs and
   flattened into the batch's rows in the same statement (``stage_delivery``). Every
   other shape (JSON Lines, arrays, pretty-printed objects, EventBridge envelopes,
@@ -19,11 +19,12 @@ Why it is shaped this way:
   committed together with its ``ingest_files`` rows, so a crash never leaves a file
   half-counted and memory does not grow with input.
 * **Nothing lost.** A file that cannot be read as a whole (corrupt or truncated gzip,
-  truncated or invalid JSON, bytes that are not UTF-8) is re-read by a tolerant Python path that keeps every record it can
-  recover and turns the unreadable part into one reject with its reason. A whole
-  unreadable file or tail counts as one rejected record, so every file reconciles:
-  ``records = stored + duplicates + rejected``. Digest files, Insight events and
-  JSON that is not CloudTrail are *skipped* with a reason (not rejected).
+  truncated or invalid JSON, bytes that are not UTF-8) is re-read by a tolerant Python
+  path that keeps every record it can recover and turns the unreadable part into one
+  reject with its reason. A whole unreadable file or tail counts as one rejected
+  record, so every file reconciles: ``records = stored + duplicates + rejected``.
+  Digest files, Insight events and JSON that is not CloudTrail are *skipped* with a
+  reason (not rejected).
 * **Incremental.** ``ingest_files`` remembers size and mtime (or etag); a second
   run over the same tree reads only new or changed files, and ``event_id`` dedup
   makes re-reading harmless anyway.
