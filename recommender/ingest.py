@@ -40,6 +40,7 @@ import time
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -491,42 +492,49 @@ def _drop_temps(con: duckdb.DuckDBPyConnection) -> None:
         run(con, "ingest/drop_temp", table=table)
 
 
-def _stage_delivery(con: duckdb.DuckDBPyConnection, group: list[_Prepared], now: datetime) -> None:
-    """Stage the batch's delivery objects from memory in one statement (``stage_delivery``).
-
-    DuckDB reads them as the Arrow table ``ingest_docs``. If the statement fails, the
-    files that are not one valid JSON document leave for the documents path (which
-    recovers what it cannot read) and the rest are staged again; should that fail too,
-    every file of the group takes the documents path. A failed statement inserts nothing.
-    """
+@contextmanager
+def _docs_table(con: duckdb.DuckDBPyConnection, files: list[_Prepared]) -> Iterator[None]:
+    """Register ``files``' inflated objects as the Arrow table ``ingest_docs(file_no, uri, json)``."""
     schema = pa.schema([("file_no", pa.int32()), ("uri", pa.string()), ("json", pa.large_string())])
-    todo = list(group)
-    for attempt in range(2):
-        table = pa.Table.from_batches(
-            [pa.RecordBatch.from_arrays([pa.array([p.file_no], pa.int32()),
-                                         pa.array([p.src.uri], pa.string()), p.doc], schema=schema)
-             for p in todo], schema)
-        con.register("ingest_docs", table)
-        try:
-            run(con, "ingest/stage_delivery", {"ingested_at": now})
-            todo = []
-            break
-        except RecommenderError:
-            if attempt == 0:
-                bad = {r["file_no"] for r in query(con, "ingest/invalid_docs")}
-                for p in todo:
-                    if p.file_no in bad:
-                        p.route, p.doc = "documents", None
-                todo = [p for p in todo if p.file_no not in bad]
-        finally:
-            con.unregister("ingest_docs")
-            del table
-        if not todo:
-            break
-    for p in todo:
-        p.route = "documents"
+    table = pa.Table.from_batches(
+        [pa.RecordBatch.from_arrays([pa.array([p.file_no], pa.int32()),
+                                     pa.array([p.src.uri], pa.string()), p.doc], schema=schema)
+         for p in files], schema)
+    con.register("ingest_docs", table)
+    try:
+        yield
+    finally:
+        con.unregister("ingest_docs")
+
+
+def _staged(con: duckdb.DuckDBPyConnection, now: datetime) -> bool:
+    """Run ``stage_delivery`` on the registered table; False if it failed (and inserted nothing)."""
+    try:
+        run(con, "ingest/stage_delivery", {"ingested_at": now})
+        return True
+    except RecommenderError:
+        return False
+
+
+def _stage_delivery(con: duckdb.DuckDBPyConnection, group: list[_Prepared], now: datetime) -> None:
+    """Stage the chunk's delivery objects from memory in one statement (``stage_delivery``).
+
+    If the statement fails, the files that are not one valid JSON document leave for the
+    documents path (which recovers what it cannot read) and the rest are staged again;
+    should that fail too, every file of the group takes the documents path.
+    """
+    with _docs_table(con, group):
+        staged = _staged(con, now)
+        leave = set() if staged else {r["file_no"] for r in query(con, "ingest/invalid_docs")}
+    rest = [p for p in group if p.file_no not in leave]
+    if not staged and rest:
+        with _docs_table(con, rest):
+            if not _staged(con, now):
+                leave = {p.file_no for p in group}
     for p in group:
-        p.doc = None  # the batch's documents are no longer needed in memory
+        if p.file_no in leave:
+            p.route = "documents"
+        p.doc = None  # the objects are staged (or will be read from their files): free them
 
 
 def _stage(con: duckdb.DuckDBPyConnection, route: str, group: list[_Prepared], tmp: Path,
