@@ -467,6 +467,7 @@ def _finish_batch(con: duckdb.DuckDBPyConnection, prepared: list[_Prepared], tmp
         run(con, "ingest/insert_rejects", {"run_id": run_id})
         span = query(con, "ingest/batch_time_span")[0]
         run(con, "ingest/batch_duplicates", span)
+        run(con, "ingest/drop_duplicates")
         run(con, "ingest/new_events")
         run(con, "ingest/insert_events")
         run(con, "ingest/batch_usage")
