@@ -4,10 +4,11 @@ Why it is shaped this way:
 
 * **Speed.** Records are never looped over in Python. S3 delivery objects
   (``{"Records":[...]}`` on one line, the bulk of any real trail) are read whole and
-  inflated with ISA-L (``isal``, ~3x faster than zlib, off the GIL) by a reader thread
-  while DuckDB works on the previous chunk; each object goes to DuckDB as one string of
-  an Arrow table, without a copy, and is parsed once straight into record structs and
-  flattened into the batch's rows in the same statement (``stage_delivery``). Every
+  inflated with ISA-L (``isal``, ~3x faster than zlib) by a reader thread while DuckDB
+  works on the previous chunk (ISA-L keeps the GIL, but DuckDB's scan of an Arrow table
+  does not need it); each object goes to DuckDB as one string of an Arrow table, without
+  a copy, and is parsed once straight into record structs and flattened into the batch's
+  rows in the same statement (``stage_delivery``). Every
   other shape (JSON Lines, arrays, pretty-printed objects, EventBridge envelopes,
   lookup-events output) is found by peeking at the first bytes and read by DuckDB's own
   JSON reader keeping each record's raw JSON (``stage_documents``, then
@@ -284,9 +285,10 @@ def _prepared_chunks(sources: Sequence[SourceFile], batch_limit: int, chunk_limi
                      tmp: Path) -> Iterator[tuple[list[_Prepared], bool]]:
     """Each batch's files in prepared chunks, with whether a chunk ends its batch.
 
-    Reading, inflating and checking files is Python and ISA-L work that releases the GIL,
-    so one reader thread prepares the next chunk while DuckDB stages this one. File
-    numbers count within the batch, across its chunks.
+    Reading, inflating and checking files is Python and ISA-L work. ISA-L keeps the GIL
+    while it inflates, but DuckDB runs statements without it, so one reader thread
+    prepares the next chunk while DuckDB stages this one. File numbers count within the
+    batch, across its chunks.
     """
     plan: list[tuple[int, list[SourceFile], bool]] = []
     for batch in _batches(sources, batch_limit):
