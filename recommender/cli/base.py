@@ -7,10 +7,13 @@ into a message on stderr and a documented exit code.
 
 from __future__ import annotations
 
+import importlib
 import json
+import pkgutil
 import sys
 from datetime import date, datetime
 from decimal import Decimal
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Callable
 
@@ -21,8 +24,30 @@ from recommender.db import DEFAULT_DB
 from recommender.errors import RecommenderError
 
 
+@lru_cache(maxsize=None)
+def command_modules() -> dict[str, str]:
+    """Each verb and the module of this package that defines it, found by name: every
+    module here but this one is named after its verb (``init_config``: ``init-config``).
+
+    A verb's module (and the library it calls: duckdb, pyarrow, the analysis...) is
+    imported only when that verb runs, or for --help: importing them all cost ~0.15 s on
+    every command."""
+    return {m.name.replace("_", "-"): m.name
+            for m in pkgutil.iter_modules([str(Path(__file__).parent)]) if m.name != "base"}
+
+
 class _Group(click.Group):
-    """A group that reports ``RecommenderError`` cleanly instead of with a traceback."""
+    """Loads each verb's module on first use (``command_modules``) and reports
+    ``RecommenderError`` cleanly instead of with a traceback."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(set(super().list_commands(ctx)) | set(command_modules()))
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        module = command_modules().get(cmd_name)
+        if cmd_name not in self.commands and module is not None:
+            importlib.import_module(f"recommender.cli.{module}")
+        return super().get_command(ctx, cmd_name)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
