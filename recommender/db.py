@@ -7,11 +7,14 @@ always bound as ``$name`` parameters; only identifiers we generate ourselves
 only through ``{{ident}}`` placeholders checked against a strict pattern.
 
 ``sql/schema/NN_<stage>.sql`` files create each stage's tables; they run in
-order on every connect and are idempotent (``CREATE ... IF NOT EXISTS``).
+order on connect and are idempotent (``CREATE ... IF NOT EXISTS``). A database that
+recorded the same schema fingerprint (``schema_state``) already has them all, and
+connect skips them.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 from datetime import datetime, timezone
 from functools import lru_cache
@@ -147,13 +150,39 @@ def replace_rows(
     return append_rows(con, table, rows, schema)
 
 
-def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
-    """Create every stage's tables that do not exist yet (idempotent)."""
+@lru_cache(maxsize=None)
+def schema_fingerprint() -> str:
+    """A digest of every schema file and of the DuckDB version: a database that recorded
+    the same fingerprint already has every table and macro those files define."""
+    digest = hashlib.sha256(duckdb.__version__.encode())
+    for name in sql_names("schema"):
+        digest.update(f"\0{name}\0".encode())
+        digest.update(load_sql(name).encode())
+    return digest.hexdigest()
+
+
+def _recorded_fingerprint(con: duckdb.DuckDBPyConnection) -> str | None:
+    try:
+        rows = query(con, "common/schema_fingerprint")
+    except RecommenderError:  # no schema_state table yet
+        return None
+    return rows[0]["fingerprint"] if rows else None
+
+
+def ensure_schema(con: duckdb.DuckDBPyConnection, *, force: bool = False) -> None:
+    """Create every stage's tables and macros that do not exist yet (idempotent).
+
+    Skipped when the database recorded this code's schema fingerprint already (the
+    files would change nothing); ``force`` runs them anyway."""
+    fingerprint = schema_fingerprint()
+    if not force and _recorded_fingerprint(con) == fingerprint:
+        return
     for name in sql_names("schema"):
         try:
             con.execute(load_sql(name))
         except duckdb.Error as e:
             raise RecommenderError(f"schema step {name!r} failed: {e}") from e
+    run(con, "common/record_schema_fingerprint", {"fingerprint": fingerprint, "applied_at": utcnow()})
 
 
 def connect(path: str | Path = DEFAULT_DB, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:

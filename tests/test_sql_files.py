@@ -38,3 +38,42 @@ def test_schema_is_idempotent(db_path):
     con = db.connect(db_path)
     db.ensure_schema(con)
     db.ensure_schema(con)
+
+
+def _has_macro(con, name: str) -> bool:
+    return bool(con.execute("SELECT count(*) FROM duckdb_functions() WHERE function_name = ?",
+                            [name]).fetchone()[0])
+
+
+def test_connect_skips_the_schema_files_when_their_fingerprint_is_recorded(db_path, monkeypatch):
+    con = db.connect(db_path)
+    con.execute("DROP MACRO cloudtrail_outcome")
+    con.close()
+    con = db.connect(db_path)
+    assert not _has_macro(con, "cloudtrail_outcome")  # same fingerprint: the files did not run
+    con.close()
+    monkeypatch.setattr(db, "schema_fingerprint", lambda: "changed schema files")
+    con = db.connect(db_path)
+    assert _has_macro(con, "cloudtrail_outcome")  # new fingerprint: they ran, and it is recorded
+    assert con.execute("SELECT fingerprint FROM schema_state").fetchall() == [("changed schema files",)]
+
+
+def test_a_database_from_before_the_fingerprint_gets_the_schema(db_path):
+    con = db.connect(db_path)
+    con.execute("DROP TABLE schema_state")
+    con.execute("DROP MACRO cloudtrail_outcome")
+    con.close()
+    con = db.connect(db_path)
+    assert _has_macro(con, "cloudtrail_outcome")
+    assert con.execute("SELECT fingerprint FROM schema_state").fetchall() == [(db.schema_fingerprint(),)]
+
+
+def test_the_fingerprint_follows_the_schema_files(monkeypatch):
+    before = db.schema_fingerprint()
+    db.schema_fingerprint.cache_clear()
+    real = db.load_sql
+    monkeypatch.setattr(db, "load_sql", lambda name: real(name) + ("\n-- edited" if name == "schema/10_ingest" else ""))
+    try:
+        assert db.schema_fingerprint() != before
+    finally:
+        db.schema_fingerprint.cache_clear()

@@ -1,5 +1,5 @@
 -- Tables of the ingest stage (contract: docs/architecture.md) and the macros its SQL shares.
--- No $parameters. Idempotent: runs on every connect.
+-- No $parameters. Idempotent: runs on connect (see db.ensure_schema).
 --
 -- events has no PRIMARY KEY on purpose: an ART index over millions of event ids costs
 -- memory and insert time; ingest deduplicates with an anti-join instead.

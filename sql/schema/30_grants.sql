@@ -1,7 +1,7 @@
 -- The grants stage: who is granted what (principals, policies, statements), the
 -- statements expanded against the IAM catalog, and the effective access after
 -- Deny / permissions boundary / SCP evaluation. Plus the IAM pattern macros the
--- later stages reuse. Run on every connect; idempotent; no parameters.
+-- later stages reuse. Run on connect (see db.ensure_schema); idempotent; no parameters.
 -- Instance profiles and the role each one holds: iam:PassRole for RunInstances is
 -- checked against the role, but CloudTrail names only the profile.
 CREATE TABLE IF NOT EXISTS instance_profiles (

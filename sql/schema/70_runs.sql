@@ -1,6 +1,6 @@
 -- The history of `recommender run` jobs: one row per run, linked to the ingest run and
 -- the analysis run it produced (per-role counts live in analysis_run_roles). No $parameters.
--- Idempotent: runs on every connect.
+-- Idempotent: runs on connect (see db.ensure_schema).
 CREATE SEQUENCE IF NOT EXISTS job_run_seq START 1;
 
 CREATE TABLE IF NOT EXISTS runs (
