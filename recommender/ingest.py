@@ -8,12 +8,12 @@ Why it is shaped this way:
   works on the previous chunk (ISA-L keeps the GIL, but DuckDB's scan of an Arrow table
   does not need it); each object goes to DuckDB as one string of an Arrow table, without
   a copy, and is parsed once straight into record structs and flattened into the batch's
-  rows in the same statement (``stage_delivery``). Every
-  other shape (JSON Lines, arrays, pretty-printed objects, EventBridge envelopes,
-  lookup-events output) is found by peeking at the first bytes and read by DuckDB's own
-  JSON reader keeping each record's raw JSON (``stage_documents``, then
-  ``extract_rows``). Validation, attribution, dedup and the daily aggregates are SQL
-  over the whole batch. ``docs/benchmarks.md`` has the figures and what each step costs.
+  rows in the same statement (``stage_delivery``). Every other shape (JSON Lines,
+  arrays, pretty-printed objects, EventBridge envelopes, lookup-events output) is found
+  by peeking at the first bytes and read by DuckDB's own JSON reader keeping each
+  record's raw JSON (``stage_documents``, then ``extract_rows``). Validation,
+  attribution, dedup and the daily aggregates are SQL over the whole batch.
+  ``docs/benchmarks.md`` has the figures and what each step costs.
 * **Flat memory.** Files are taken in batches bounded by (estimated uncompressed)
   bytes; each batch is staged chunk by chunk (Python holds at most two chunks of
   inflated objects), merged into ``events``/``usage_daily``/``sessions_daily`` and

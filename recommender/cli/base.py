@@ -30,7 +30,7 @@ def command_modules() -> dict[str, str]:
     module here but this one is named after its verb (``init_config``: ``init-config``).
 
     A verb's module (and the library it calls: duckdb, pyarrow, the analysis...) is
-    imported only when that verb runs, or for --help: importing them all cost ~0.15 s on
+    imported only when that verb runs, or for --help: importing them all cost ~0.2 s on
     every command."""
     return {m.name.replace("_", "-"): m.name
             for m in pkgutil.iter_modules([str(Path(__file__).parent)]) if m.name != "base"}
