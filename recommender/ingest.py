@@ -323,27 +323,38 @@ def _head(path: Path) -> tuple[bytes, str]:
     return data, "gzip"
 
 
-def _inflate(raw: bytes, limit: int) -> bytes | None:
-    """Every gzip member of ``raw`` (gzip allows several), or None when the stream is
-    damaged, truncated or inflates to more than ``limit`` bytes: such files take the
-    tolerant path, which keeps what can be read and says why the rest could not."""
-    if not raw.startswith(GZIP_MAGIC):
-        return raw if len(raw) <= limit else None
+def _gunzip(raw: bytes, limit: int | None = None, lib: Any = isal_zlib) -> tuple[bytes, str | None]:
+    """Every gzip member of ``raw`` (gzip allows several) inflated as far as it goes, and
+    what stopped it: None when the stream is complete, else why (truncated, corrupt, or
+    more than ``limit`` bytes). ``lib`` is ``isal_zlib`` (fast) or ``zlib``, which the
+    tolerant path keeps for its reject messages."""
     parts: list[bytes] = []
     size = 0
     data = raw
     try:
         while data:
-            d = isal_zlib.decompressobj(wbits=47)
-            part = d.decompress(data, limit + 1 - size)
-            size += len(part)
+            d = lib.decompressobj(wbits=47)
+            part = d.decompress(data) if limit is None else d.decompress(data, limit + 1 - size)
             parts.append(part)
-            if size > limit or not d.eof:
-                return None
-            data = d.unused_data.lstrip(b"\0")
-    except isal_zlib.error:
-        return None
-    return parts[0] if len(parts) == 1 else b"".join(parts)
+            size += len(part)
+            if limit is not None and size > limit:
+                return b"".join(parts), f"inflates to more than {limit} bytes"
+            if not d.eof:
+                return b"".join(parts), "gzip stream is truncated"
+            data = d.unused_data.lstrip(b"\0")  # concatenated members, as gzip allows
+    except lib.error as e:
+        return b"".join(parts), f"corrupt gzip data ({e})"
+    return (parts[0] if len(parts) == 1 else b"".join(parts)), None
+
+
+def _inflate(raw: bytes, limit: int) -> bytes | None:
+    """The whole content of ``raw`` (gzip undone), or None when it is damaged, truncated
+    or larger than ``limit`` bytes: such files take the tolerant path, which keeps what
+    can be read and says why the rest could not."""
+    if not raw.startswith(GZIP_MAGIC):
+        return raw if len(raw) <= limit else None
+    doc, problem = _gunzip(raw, limit)
+    return None if problem else doc
 
 
 def _as_arrow_text(doc: bytes) -> pa.LargeStringArray | None:
@@ -425,7 +436,7 @@ def _stage_chunk(con: duckdb.DuckDBPyConnection, chunk: list[_Prepared], tmp: Pa
                and p.route in ("documents", "recovered")] for compression in ("gzip", "none")]
     for group in groups:
         if group:
-            _stage(con, "documents", group, tmp, now)
+            _stage(con, group, tmp)
 
 
 def _finish_batch(con: duckdb.DuckDBPyConnection, prepared: list[_Prepared], tmp: Path,
@@ -445,7 +456,7 @@ def _finish_batch(con: duckdb.DuckDBPyConnection, prepared: list[_Prepared], tmp
         for compression in ("gzip", "none"):
             group = [p for p in again if p.compression == compression]
             if group:
-                _stage(con, "documents", group, tmp, now)
+                _stage(con, group, tmp)
 
     run(con, "ingest/extract_rows", {"ingested_at": now})
     not_ct = query(con, "ingest/non_cloudtrail_files")
@@ -540,8 +551,7 @@ def _stage_delivery(con: duckdb.DuckDBPyConnection, group: list[_Prepared], now:
         p.doc = None  # the objects are staged (or will be read from their files): free them
 
 
-def _stage(con: duckdb.DuckDBPyConnection, route: str, group: list[_Prepared], tmp: Path,
-           now: datetime) -> None:
+def _stage(con: duckdb.DuckDBPyConnection, group: list[_Prepared], tmp: Path) -> None:
     """Stage a group of files on the documents path in one statement; on failure split it,
     then recover single files. Writes ``ingest_stage``, which ``extract_rows`` flattens."""
     params: dict[str, Any] = {
@@ -550,21 +560,21 @@ def _stage(con: duckdb.DuckDBPyConnection, route: str, group: list[_Prepared], t
         "max_object": MAX_OBJECT_BYTES,
     }
     try:
-        run(con, f"ingest/stage_{route}", params)
+        run(con, "ingest/stage_documents", params)
         return
     except RecommenderError:
         pass
     if len(group) > 1:
         # A failed statement inserted nothing: retry file by file to isolate the bad one(s).
         for p in group:
-            _stage(con, route, [p], tmp, now)
+            _stage(con, [p], tmp)
         return
     p = group[0]
     if p.route == "recovered":
         raise LogFormatError(f"{p.src.uri}: could not be read even after recovery; please report this")
     _recover(p, tmp)
     run(con, "ingest/repoint_batch_file", {"path": str(p.path), "file_no": p.file_no})
-    _stage(con, "documents", [p], tmp, now)
+    _stage(con, [p], tmp)
 
 
 def _file_result(p: _Prepared, counts: dict[str, Any] | None, skip_reason: str | None) -> FileResult:
@@ -616,18 +626,7 @@ def _read_all(path: Path) -> tuple[bytes, str | None]:
     raw = path.read_bytes()
     if not raw.startswith(GZIP_MAGIC):
         return raw, None
-    out: list[bytes] = []
-    data = raw
-    try:
-        while data:
-            d = zlib.decompressobj(wbits=47)
-            out.append(d.decompress(data))
-            if not d.eof:
-                return b"".join(out), "gzip stream is truncated"
-            data = d.unused_data.lstrip(b"\0")  # concatenated members, as gzip allows
-    except zlib.error as e:
-        return b"".join(out), f"corrupt gzip data ({e})"
-    return b"".join(out), None
+    return _gunzip(raw, lib=zlib)
 
 
 def _marker(reason: str, snippet: str) -> str:

@@ -275,9 +275,9 @@ def _spy_documents_path(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     names: list[str] = []
     real_stage = ingest_module._stage
 
-    def spy(con, route, group, tmp, now):
+    def spy(con, group, tmp):
         names.extend(Path(p.src.uri).name for p in group)
-        return real_stage(con, route, group, tmp, now)
+        return real_stage(con, group, tmp)
 
     monkeypatch.setattr(ingest_module, "_stage", spy)
     return names
