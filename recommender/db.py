@@ -199,4 +199,7 @@ def connect(path: str | Path = DEFAULT_DB, *, read_only: bool = False) -> duckdb
     run(con, "common/storage_settings")
     if not read_only:
         ensure_schema(con)
+        # Rows of an ingest killed mid-batch (events.batch_id above the last committed
+        # batch) go before anything reads them.
+        run(con, "ingest/discard_unfinished")
     return con

@@ -3,22 +3,25 @@
 Why it is shaped this way:
 
 * **Speed.** Records are never looped over in Python. S3 delivery objects
-  (``{"Records":[...]}`` on one line, the bulk of any real trail) are read whole and
-  inflated with ISA-L (``isal``, ~3x faster than zlib) by a reader thread while DuckDB
-  works on the previous chunk (ISA-L keeps the GIL, but DuckDB's scan of an Arrow table
-  does not need it); each object goes to DuckDB as one string of an Arrow table, without
-  a copy, and is parsed once straight into record structs and flattened into the batch's
-  rows in the same statement (``stage_delivery``). Every other shape (JSON Lines,
-  arrays, pretty-printed objects, EventBridge envelopes, lookup-events output) is found
-  by peeking at the first bytes and read by DuckDB's own JSON reader keeping each
-  record's raw JSON (``stage_documents``, then ``extract_rows``). Validation,
-  attribution, dedup and the daily aggregates are SQL over the whole batch.
-  ``docs/benchmarks.md`` has the figures and what each step costs.
-* **Flat memory.** Files are taken in batches bounded by (estimated uncompressed)
-  bytes; each batch is staged chunk by chunk (Python holds at most two chunks of
-  inflated objects), merged into ``events``/``usage_daily``/``sessions_daily`` and
-  committed together with its ``ingest_files`` rows, so a crash never leaves a file
-  half-counted and memory does not grow with input.
+  (``{"Records":[...]}`` on one line, the bulk of any real trail) are streamed through
+  one DuckDB statement per batch (``insert_delivery``): DuckDB pulls them one file at a
+  time as Arrow record batches, each read whole and inflated with ISA-L (``isal``, ~3x
+  faster than zlib) on the pulling thread while DuckDB's other thread parses the previous
+  one, and each is parsed once into record structs and stored straight into ``events``
+  (no staging table). Every other shape (JSON Lines, arrays, pretty-printed objects,
+  EventBridge envelopes, lookup-events output) is found by peeking at the first bytes and
+  read by DuckDB's own JSON reader keeping each record's raw JSON (``stage_documents``,
+  then ``extract_rows``), as is any delivery object with a record the direct insert cannot
+  take as it is. Validation, attribution, dedup and the daily aggregates are SQL over the
+  whole batch. ``docs/benchmarks.md`` has the figures and what each step costs.
+* **Flat memory.** Python holds the few delivery objects DuckDB is working on, not a
+  batch; batches are bounded by (estimated uncompressed) bytes and files, and by bytes on
+  the documents path, whose files are staged whole. Each batch is merged into
+  ``usage_daily``/``sessions_daily`` and committed together with its ``ingest_files``
+  and ``ingest_batches`` rows. Its delivery objects' rows reach ``events`` before that
+  commit, marked with the batch's id; a batch that fails is taken back, and the rows of a
+  process killed mid-batch are deleted by the next connection (``discard_unfinished``), so
+  a file is never half counted.
 * **Nothing lost.** A file that cannot be read as a whole (corrupt or truncated gzip,
   truncated or invalid JSON, bytes that are not UTF-8) is re-read by a tolerant Python
   path that keeps every record it can recover and turns the unreadable part into one
@@ -33,15 +36,15 @@ Why it is shaped this way:
 
 from __future__ import annotations
 
+import collections
 import json
 import re
 import struct
 import tempfile
+import threading
 import time
 import zlib
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -57,15 +60,16 @@ from recommender.sources import GZIP_MAGIC, SourceFile, local_files
 
 ProgressFn = Callable[[int, int, str], None]
 
-# A batch (one transaction: its events, aggregates and ingest_files rows) holds files up to
-# about this many uncompressed bytes (gzip sizes are scaled by GZIP_RATIO to estimate it).
-# Larger batches amortise the per-batch statements and parallelise better (256 -> 512 MiB:
-# 7.2 s -> 4.7 s per 500,000 events in-process); their staged rows live in DuckDB, under its
-# memory limit. Files reach DuckDB in chunks of CHUNK_BYTES, so Python holds at most two
-# chunks of inflated objects (the one being staged, the one being read).
-BATCH_BYTES = 512 * 1024 * 1024
-CHUNK_BYTES = 256 * 1024 * 1024
-BATCH_FILES = 2000
+# A batch (one transaction: its aggregates, ingest_files rows and ingest_batches row) takes
+# files until about BATCH_BYTES of uncompressed input (gzip sizes are scaled by GZIP_RATIO
+# to estimate it), BATCH_FILES files, or DOCUMENTS_BYTES read on the documents path,
+# whichever comes first. Delivery objects stream through DuckDB a few at a time, so the
+# batch size does not set the memory they take; bigger batches amortise the per-batch
+# statements. The documents path stages its files whole in temp tables (under DuckDB's
+# memory limit), hence its own, smaller budget.
+BATCH_BYTES = 2048 * 1024 * 1024
+DOCUMENTS_BYTES = 512 * 1024 * 1024
+BATCH_FILES = 5000
 GZIP_RATIO = 10
 # Largest single JSON document DuckDB reads (an S3 delivery object is one document).
 # DuckDB sizes its read buffers by it, per thread, inside the memory limit, so it stays
@@ -153,11 +157,12 @@ class _Prepared:
 
     file_no: int
     src: SourceFile
-    route: str  # delivery | documents | recover | recovered | skip
+    route: str  # delivery | direct | documents | recover | recovered | skip
     path: Path | None = None
     compression: str = "none"
     reason: str | None = None
     # Delivery route: the whole object, inflated and checked as UTF-8, for DuckDB via Arrow.
+    # After insert_delivery the route is "direct" (stored) or "documents" (read again).
     doc: pa.LargeStringArray | None = None
 
 
@@ -189,26 +194,27 @@ def ingest(
     result = IngestResult()
     result.run_id = int(query(con, "ingest/start_run", {"started_at": now})[0]["run_id"])
 
-    todo = _changed(con, all_sources, result)
-    total = len(todo)
-    done = 0
+    run(con, "ingest/discard_unfinished")  # connect() does too; a raw connection may not have
+    batch_id = int(query(con, "ingest/next_batch_id")[0]["batch_id"])
+    pending = collections.deque(_changed(con, all_sources, result))
+    counter = _Progress(len(pending), progress)
     ordered = bool(query(con, "ingest/insertion_order")[0]["preserved"])
     run(con, "ingest/unordered_inserts")
     try:
         with tempfile.TemporaryDirectory(prefix="recommender-ingest-") as tmp:
-            batch: list[_Prepared] = []
-            for chunk, last in _prepared_chunks(todo, batch_bytes, CHUNK_BYTES, Path(tmp)):
-                if not batch:
-                    _begin_batch(con)
-                _stage_chunk(con, chunk, Path(tmp), now)
-                batch.extend(chunk)
-                if last:
-                    for fr in _finish_batch(con, batch, Path(tmp), result.run_id, strict, now):
-                        result.add(fr)
-                    batch = []
-                done += len(chunk)
-                if progress and chunk:
-                    progress(done, total, chunk[-1].src.uri.rsplit("/", 1)[-1])
+            while pending:
+                stream = _BatchStream(pending, Path(tmp), batch_bytes, counter)
+                _begin_batch(con)
+                try:
+                    _insert_delivery(con, stream, batch_id, now)
+                    _stage_documents_path(con, stream.prepared, Path(tmp))
+                    results = _finish_batch(con, stream.prepared, result.run_id, batch_id, strict, now)
+                except BaseException:
+                    _discard_batch(con, batch_id)
+                    raise
+                for fr in results:
+                    result.add(fr)
+                batch_id += 1
     finally:
         if ordered:
             run(con, "ingest/ordered_inserts")
@@ -267,49 +273,83 @@ def _changed(con: duckdb.DuckDBPyConnection, sources: list[SourceFile],
     return todo
 
 
-def _batches(sources: Sequence[SourceFile], limit: int) -> Iterable[list[SourceFile]]:
-    batch: list[SourceFile] = []
-    size = 0
-    for src in sources:
-        est = src.size * (GZIP_RATIO if src.uri.endswith(".gz") else 1)
-        if batch and (size + est > limit or len(batch) >= BATCH_FILES):
-            yield batch
-            batch, size = [], 0
-        batch.append(src)
-        size += est
-    if batch:
-        yield batch
+class _Progress:
+    """Counts prepared files for the progress callback (called from DuckDB's scan threads)."""
+
+    def __init__(self, total: int, callback: ProgressFn | None) -> None:
+        self.total, self.done, self.callback = total, 0, callback
+
+    def step(self, p: _Prepared) -> None:
+        self.done += 1
+        if self.callback:
+            self.callback(self.done, self.total, p.src.uri.rsplit("/", 1)[-1])
 
 
-def _prepared_chunks(sources: Sequence[SourceFile], batch_limit: int, chunk_limit: int,
-                     tmp: Path) -> Iterator[tuple[list[_Prepared], bool]]:
-    """Each batch's files in prepared chunks, with whether a chunk ends its batch.
+class _BatchStream:
+    """One batch's files, taken from ``pending`` and prepared one at a time as DuckDB asks.
 
-    Reading, inflating and checking files is Python and ISA-L work. ISA-L keeps the GIL
-    while it inflates, but DuckDB runs statements without it, so one reader thread
-    prepares the next chunk while DuckDB stages this one. File numbers count within the
-    batch, across its chunks.
+    Iterating yields each delivery object as an Arrow record batch ``(file_no, uri, json)``
+    for ``insert_delivery``; every file (those too) is kept in ``prepared``, in order, with
+    its route. DuckDB pulls from its scan threads: a lock keeps the pulls one at a time, and
+    the file is read and inflated on the pulling thread (ISA-L holds the GIL meanwhile,
+    while DuckDB's other thread parses the previous object). The batch ends before the file
+    that would take it over ``limit`` estimated bytes, over ``BATCH_FILES``, or over
+    ``DOCUMENTS_BYTES`` on the documents path; the rest stays in ``pending``.
     """
-    plan: list[tuple[int, list[SourceFile], bool]] = []
-    for batch in _batches(sources, batch_limit):
-        chunks = list(_batches(batch, chunk_limit))
-        offset = 0
-        for i, chunk in enumerate(chunks):
-            plan.append((offset, chunk, i == len(chunks) - 1))
-            offset += len(chunk)
-    if not plan:
-        return
 
-    def prepare(offset: int, chunk: list[SourceFile]) -> list[_Prepared]:
-        return [_prepare(offset + i, src, tmp) for i, src in enumerate(chunk)]
+    SCHEMA = pa.schema([("file_no", pa.int32()), ("uri", pa.string()), ("json", pa.large_string())])
 
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="recommender-read") as reader:
-        pending: Future[list[_Prepared]] = reader.submit(prepare, plan[0][0], plan[0][1])
-        for i, (_, _, last) in enumerate(plan):
-            prepared = pending.result()
-            if i + 1 < len(plan):
-                pending = reader.submit(prepare, plan[i + 1][0], plan[i + 1][1])
-            yield prepared, last
+    def __init__(self, pending: collections.deque[SourceFile], tmp: Path, limit: int,
+                 progress: _Progress) -> None:
+        self.pending, self.tmp, self.limit, self.progress = pending, tmp, limit, progress
+        self.prepared: list[_Prepared] = []
+        self.error: BaseException | None = None
+        self._bytes = self._documents = 0
+        self._lock = threading.Lock()
+
+    def _next_file(self) -> _Prepared | None:
+        if not self.pending:
+            return None
+        src = self.pending[0]
+        est = src.size * (GZIP_RATIO if src.uri.endswith(".gz") else 1)
+        if self.prepared and (self._bytes + est > self.limit or len(self.prepared) >= BATCH_FILES
+                              or self._documents >= DOCUMENTS_BYTES):
+            return None
+        self.pending.popleft()
+        p = _prepare(len(self.prepared), src, self.tmp)
+        self.prepared.append(p)
+        self._bytes += est
+        if p.route in ("documents", "recover"):
+            self._documents += est
+        self.progress.step(p)
+        return p
+
+    def __iter__(self) -> Iterator[pa.RecordBatch]:
+        return self
+
+    def __next__(self) -> pa.RecordBatch:
+        with self._lock:
+            try:
+                while self.error is None and (p := self._next_file()) is not None:
+                    if p.route == "delivery":
+                        doc, p.doc = p.doc, None
+                        return pa.RecordBatch.from_arrays(
+                            [pa.array([p.file_no], pa.int32()), pa.array([p.src.uri], pa.string()), doc],
+                            schema=self.SCHEMA)
+            except Exception as e:  # noqa: BLE001 - e.g. an S3 object that cannot be fetched
+                # Not raised through DuckDB's scan (that leaks the objects it holds): the
+                # stream just ends, and _insert_delivery raises it once the statement returns.
+                self.error = e
+            raise StopIteration
+
+    def finish(self) -> None:
+        """Prepare the batch's remaining files (after a failed insert stopped pulling early);
+        raise the error that ended the stream, if one did."""
+        with self._lock:
+            while self.error is None and (p := self._next_file()) is not None:
+                p.doc = None
+        if self.error is not None:
+            raise self.error
 
 
 def _head(path: Path) -> tuple[bytes, str]:
@@ -370,7 +410,8 @@ def _as_arrow_text(doc: bytes) -> pa.LargeStringArray | None:
 
 def _prepare(file_no: int, src: SourceFile, tmp: Path) -> _Prepared:
     """Pick the route for one file from its name and first bytes; a delivery object is
-    read whole and inflated here (in the reader thread), everything else is left to DuckDB."""
+    read whole and inflated here (on the DuckDB thread that asks for it, see _BatchStream),
+    everything else is left to DuckDB."""
     uri = src.uri
     if "CloudTrail-Digest" in uri:
         return _Prepared(file_no, src, "skip", reason="CloudTrail digest file (log file hashes, no events)")
@@ -407,148 +448,142 @@ def _prepare(file_no: int, src: SourceFile, tmp: Path) -> _Prepared:
 
 
 def _begin_batch(con: duckdb.DuckDBPyConnection) -> None:
-    """Empty temp tables for a new batch (its chunks are staged into them)."""
+    """Empty temp tables for a new batch (its documents-path files are staged into them)."""
     run(con, "ingest/create_stage")
     run(con, "ingest/create_rows")
     run(con, "ingest/create_batch_files")
 
 
-def _stage_chunk(con: duckdb.DuckDBPyConnection, chunk: list[_Prepared], tmp: Path,
-                 now: datetime) -> None:
-    """Stage one chunk of the batch: delivery objects from memory, every other file with
-    DuckDB's reader, damaged ones after recovery."""
-    readable = [p for p in chunk if p.route != "skip"]
-    for p in readable:
-        if p.route == "recover":
-            _recover(p, tmp)
+def _insert_delivery(con: duckdb.DuckDBPyConnection, stream: _BatchStream, batch_id: int,
+                     now: datetime) -> None:
+    """Store the batch's delivery objects straight into ``events`` (``insert_delivery``),
+    streamed from ``stream``; decide each file's route from what was stored.
+
+    A file whose every record was stored is ``direct`` (its record count goes to
+    ``ingest_direct``). A file with a placeholder row (a record that needs its raw JSON)
+    or with no rows (not valid JSON, no records) has its rows deleted and takes the
+    documents path. Should the statement fail (it stores nothing then), every delivery
+    object of the batch takes the documents path. An error reading a file ends the stream
+    and is raised here.
+    """
+    reader = pa.RecordBatchReader.from_batches(_BatchStream.SCHEMA, stream)
+    con.register("ingest_docs", reader)
+    try:
+        run(con, "ingest/insert_delivery", {"ingested_at": now, "batch_id": batch_id})
+        inserted = True
+    except RecommenderError:
+        inserted = False
+    finally:
+        con.unregister("ingest_docs")
+    stream.finish()  # raises what stopped the stream (the batch's rows are discarded by ingest)
+    readable = [p for p in stream.prepared if p.route != "skip"]
     if readable:
         run(con, "ingest/load_batch_files", {
             "file_nos": [p.file_no for p in readable],
             "paths": [str(p.path) for p in readable],
             "uris": [p.src.uri for p in readable],
         })
-    delivery = [p for p in readable if p.route == "delivery"]
-    if delivery:
-        _stage_delivery(con, delivery, now)
+    counts = ({r["file_no"]: r for r in query(con, "ingest/delivery_file_counts", {"batch_id": batch_id})}
+              if inserted else {})
+    direct: list[_Prepared] = []
+    for p in stream.prepared:
+        if p.route != "delivery":
+            continue
+        c = counts.get(p.file_no)
+        if c is not None and c["placeholders"] == 0:
+            p.route = "direct"
+            direct.append(p)
+        else:
+            p.route = "documents"
+    moved = [p.src.uri for p in stream.prepared if p.route == "documents" and p.file_no in counts]
+    if moved:
+        run(con, "ingest/delete_direct_files", {"batch_id": batch_id, "uris": moved})
+    run(con, "ingest/record_direct_files", {
+        "file_nos": [p.file_no for p in direct],
+        "records": [int(counts[p.file_no]["records"]) for p in direct],
+    })
+
+
+def _stage_documents_path(con: duckdb.DuckDBPyConnection, prepared: list[_Prepared], tmp: Path) -> None:
+    """Stage the batch's files that ``insert_delivery`` did not store, with DuckDB's reader
+    (``stage_documents``), damaged ones after recovery."""
+    for p in prepared:
+        if p.route == "recover":
+            _recover(p, tmp)
+            run(con, "ingest/repoint_batch_file", {"path": str(p.path), "file_no": p.file_no})
     # Groups are fixed before staging: a file recovered while staging its group is staged
     # there and must not be picked up again by a later group.
-    groups = [[p for p in readable if p.compression == compression
+    groups = [[p for p in prepared if p.compression == compression
                and p.route in ("documents", "recovered")] for compression in ("gzip", "none")]
     for group in groups:
         if group:
             _stage(con, group, tmp)
 
 
-def _finish_batch(con: duckdb.DuckDBPyConnection, prepared: list[_Prepared], tmp: Path,
-                  run_id: int, strict: bool, now: datetime) -> list[FileResult]:
-    """Validate, deduplicate and store the staged batch in one transaction."""
-    readable = [p for p in prepared if p.route != "skip"]
+def _finish_batch(con: duckdb.DuckDBPyConnection, prepared: list[_Prepared], run_id: int,
+                  batch_id: int, strict: bool, now: datetime) -> list[FileResult]:
+    """Validate, deduplicate and store the staged batch, and commit it with its aggregates
+    and bookkeeping in one transaction (its direct rows are already in ``events``)."""
     skipped = {p.file_no: p.reason for p in prepared if p.route == "skip"}
-
-    # Delivery files whose records would be rejected are read again keeping raw JSON,
-    # so each reject carries its exact reason and snippet.
-    suspects = {r["file_no"] for r in query(con, "ingest/suspect_delivery_files")}
-    if suspects:
-        again = [p for p in readable if p.file_no in suspects and p.route == "delivery"]
-        run(con, "ingest/delete_rows_files", {"file_nos": [p.file_no for p in again]})
-        for p in again:
-            p.route = "documents"
-        for compression in ("gzip", "none"):
-            group = [p for p in again if p.compression == compression]
-            if group:
-                _stage(con, group, tmp)
-
-    run(con, "ingest/extract_rows", {"ingested_at": now})
-    not_ct = query(con, "ingest/non_cloudtrail_files")
-    for row in not_ct:
-        skipped[row["file_no"]] = (f"not CloudTrail: none of its {row['values_read']} JSON value(s) "
-                                   "has eventVersion, eventTime, eventID or userIdentity")
-    if not_ct:
-        run(con, "ingest/delete_rows_files", {"file_nos": [r["file_no"] for r in not_ct]})
-
-    if strict:
-        first = query(con, "ingest/first_rejects", {"limit": 3})
-        if first:
-            _drop_temps(con)
-            lines = "; ".join(f"{r['uri']} record {r['record_index']}: {r['reason']}" for r in first)
-            raise LogFormatError(f"--strict: rejected {lines}. Nothing from this batch was stored; "
-                                 "rerun without --strict to keep the good records and list every "
-                                 "reject in the rejects table")
-
-    con.execute("BEGIN TRANSACTION")
     try:
-        run(con, "ingest/insert_rejects", {"run_id": run_id})
-        span = query(con, "ingest/batch_time_span")[0]
-        run(con, "ingest/batch_duplicates", span)
-        run(con, "ingest/drop_duplicates")
-        run(con, "ingest/new_events")
-        run(con, "ingest/insert_events")
-        run(con, "ingest/batch_usage")
-        run(con, "ingest/merge_usage_daily")
-        run(con, "ingest/batch_sessions")
-        run(con, "ingest/merge_sessions_daily")
-        counts = {r["file_no"]: r for r in query(con, "ingest/file_counts")}
-        results = [_file_result(p, counts.get(p.file_no), skipped.get(p.file_no)) for p in prepared]
-        _record_files(con, prepared, results, now)
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
+        run(con, "ingest/extract_rows", {"ingested_at": now})
+        not_ct = query(con, "ingest/non_cloudtrail_files")
+        for row in not_ct:
+            skipped[row["file_no"]] = (f"not CloudTrail: none of its {row['values_read']} JSON value(s) "
+                                       "has eventVersion, eventTime, eventID or userIdentity")
+        if not_ct:
+            run(con, "ingest/delete_rows_files", {"file_nos": [r["file_no"] for r in not_ct]})
+        if strict:
+            first = query(con, "ingest/first_rejects", {"limit": 3})
+            if first:
+                lines = "; ".join(f"{r['uri']} record {r['record_index']}: {r['reason']}" for r in first)
+                raise LogFormatError(f"--strict: rejected {lines}. Nothing from this batch was stored; "
+                                     "rerun without --strict to keep the good records and list every "
+                                     "reject in the rejects table")
+        batch = {"batch_id": batch_id}
+        con.execute("BEGIN TRANSACTION")
+        try:
+            run(con, "ingest/insert_rejects", {"run_id": run_id})
+            span = query(con, "ingest/batch_time_span", batch)[0]
+            run(con, "ingest/batch_duplicates", {**span, **batch})
+            run(con, "ingest/drop_duplicates")
+            run(con, "ingest/drop_direct_duplicates", batch)
+            run(con, "ingest/insert_events", batch)
+            run(con, "ingest/set_batch", batch)
+            run(con, "ingest/new_events")
+            run(con, "ingest/batch_usage")
+            run(con, "ingest/merge_usage_daily")
+            run(con, "ingest/batch_sessions")
+            run(con, "ingest/merge_sessions_daily")
+            counts = {r["file_no"]: r for r in query(con, "ingest/file_counts")}
+            results = [_file_result(p, counts.get(p.file_no), skipped.get(p.file_no)) for p in prepared]
+            _record_files(con, prepared, results, now)
+            run(con, "ingest/record_batch", {**batch, "run_id": run_id, "files": len(results),
+                                             "stored": sum(r.stored for r in results),
+                                             "committed_at": utcnow()})
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
     finally:
         _drop_temps(con)
     return results
 
 
+def _discard_batch(con: duckdb.DuckDBPyConnection, batch_id: int) -> None:
+    """Take back the rows an unfinished batch stored (its direct rows were committed as they
+    were inserted). Should even that fail, the next ingest removes them (discard_unfinished)."""
+    try:
+        run(con, "ingest/discard_batch", {"batch_id": batch_id})
+    except Exception:  # noqa: BLE001 - the original error is the one to report
+        pass
+
+
 def _drop_temps(con: duckdb.DuckDBPyConnection) -> None:
     run(con, "ingest/drop_temp_view", view="ingest_new")
     for table in ("ingest_stage", "ingest_rows", "ingest_dups", "ingest_usage", "ingest_sessions",
-                  "ingest_batch_files"):
+                  "ingest_batch_files", "ingest_direct"):
         run(con, "ingest/drop_temp", table=table)
-
-
-@contextmanager
-def _docs_table(con: duckdb.DuckDBPyConnection, files: list[_Prepared]) -> Iterator[None]:
-    """Register ``files``' inflated objects as the Arrow table ``ingest_docs(file_no, uri, json)``."""
-    schema = pa.schema([("file_no", pa.int32()), ("uri", pa.string()), ("json", pa.large_string())])
-    table = pa.Table.from_batches(
-        [pa.RecordBatch.from_arrays([pa.array([p.file_no], pa.int32()),
-                                     pa.array([p.src.uri], pa.string()), p.doc], schema=schema)
-         for p in files], schema)
-    con.register("ingest_docs", table)
-    try:
-        yield
-    finally:
-        con.unregister("ingest_docs")
-
-
-def _staged(con: duckdb.DuckDBPyConnection, now: datetime) -> bool:
-    """Run ``stage_delivery`` on the registered table; False if it failed (and inserted nothing)."""
-    try:
-        run(con, "ingest/stage_delivery", {"ingested_at": now})
-        return True
-    except RecommenderError:
-        return False
-
-
-def _stage_delivery(con: duckdb.DuckDBPyConnection, group: list[_Prepared], now: datetime) -> None:
-    """Stage the chunk's delivery objects from memory in one statement (``stage_delivery``).
-
-    If the statement fails, the files that are not one valid JSON document leave for the
-    documents path (which recovers what it cannot read) and the rest are staged again;
-    should that fail too, every file of the group takes the documents path.
-    """
-    with _docs_table(con, group):
-        staged = _staged(con, now)
-        leave = set() if staged else {r["file_no"] for r in query(con, "ingest/invalid_docs")}
-    rest = [p for p in group if p.file_no not in leave]
-    if not staged and rest:
-        with _docs_table(con, rest):
-            if not _staged(con, now):
-                leave = {p.file_no for p in group}
-    for p in group:
-        if p.file_no in leave:
-            p.route = "documents"
-        p.doc = None  # the objects are staged (or will be read from their files): free them
 
 
 def _stage(con: duckdb.DuckDBPyConnection, group: list[_Prepared], tmp: Path) -> None:

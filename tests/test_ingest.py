@@ -6,6 +6,8 @@ from __future__ import annotations
 import gzip
 import json
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import duckdb
@@ -334,17 +336,14 @@ def test_connections_do_not_merge_row_groups_on_checkpoint(db_path: Path) -> Non
 
 
 @pytest.mark.parametrize("folder", [GOOD, BAD], ids=["good", "bad"])
-def test_chunked_and_batched_runs_store_the_same(
-        folder: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    # A batch is staged in chunks (file numbers count across them) and committed once; the
-    # result must not depend on where chunk and batch boundaries fall.
-    import recommender.ingest as ingest_module
-
+def test_batched_runs_store_the_same(folder: Path, tmp_path: Path) -> None:
+    # Each batch is committed on its own (its delivery objects stored directly, the rest
+    # staged); the result must not depend on where batch boundaries fall.
     def stored(db: Path, **kw: int) -> tuple:
         con = connect(db)
         result = ingest(con, [folder], **kw)
         _reconciles(result)
-        tables = (_rows(con, "SELECT * EXCLUDE (ingested_at) FROM events ORDER BY ALL"),
+        tables = (_rows(con, "SELECT * EXCLUDE (ingested_at, batch_id) FROM events ORDER BY ALL"),
                   _rows(con, "SELECT * FROM usage_daily ORDER BY ALL"),
                   _rows(con, "SELECT * FROM sessions_daily ORDER BY ALL"))
         rejects = _rows(con, "SELECT uri, record_index, reason FROM rejects ORDER BY ALL")
@@ -354,8 +353,126 @@ def test_chunked_and_batched_runs_store_the_same(
         return (result.records, result.stored, result.duplicates, result.rejected), tables, rejects, files
 
     whole = stored(tmp_path / "whole.duckdb")
-    monkeypatch.setattr(ingest_module, "CHUNK_BYTES", 1)  # every file its own chunk
-    chunked = stored(tmp_path / "chunked.duckdb")
+    single = stored(tmp_path / "single.duckdb", batch_bytes=1)  # every file its own batch
     batched = stored(tmp_path / "batched.duckdb", batch_bytes=3000)  # a few files per batch
-    assert chunked == whole
+    assert single == whole
     assert batched == whole
+
+
+# ---- the direct path: delivery objects stored straight into events ---------------------
+
+
+def _events(con: duckdb.DuckDBPyConnection) -> list[tuple]:
+    return _rows(con, "SELECT * EXCLUDE (ingested_at, batch_id) FROM events ORDER BY ALL")
+
+
+def test_delivery_objects_are_stored_without_staging_and_their_batch_is_recorded(
+        tmp_path: Path, db_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    for i in range(3):
+        _write_delivery(tmp_path, f"{ACCT}_CloudTrail_us-east-1_20260201T00{i}0Z_Direct{i:09d}.json.gz",
+                        _renumbered(_delivery_records(), f"d{i}"))
+    documents = _spy_documents_path(monkeypatch)
+    con = connect(db_path)
+    result = ingest(con, [tmp_path])
+    _reconciles(result)
+    n = 3 * len(_delivery_records())
+    assert documents == [] and result.stored == n
+    assert _rows(con, "SELECT batch_id, files, stored FROM ingest_batches") == [(1, 3, n)]
+    assert _rows(con, "SELECT DISTINCT batch_id FROM events") == [(1,)]
+    assert _rows(con, "SELECT count(*) FROM events WHERE event_id = ''")[0][0] == 0
+
+
+def test_failed_direct_insert_falls_back_to_the_documents_path(
+        db_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import recommender.ingest as ingest_module
+    from recommender.errors import RecommenderError
+
+    normal = connect(tmp_path / "normal.duckdb")
+    expected = ingest(normal, [GOOD])
+    real_run = ingest_module.run
+
+    def failing(con, name, *a, **k):
+        if name == "ingest/insert_delivery":
+            raise RecommenderError("simulated failure of the direct insert")
+        return real_run(con, name, *a, **k)
+
+    monkeypatch.setattr(ingest_module, "run", failing)
+    documents = _spy_documents_path(monkeypatch)
+    con = connect(db_path)
+    result = ingest(con, [GOOD])
+    _reconciles(result)
+    assert any(name.endswith(".json.gz") for name in documents)  # delivery objects staged instead
+    assert (result.records, result.stored, result.duplicates, result.rejected) == (
+        expected.records, expected.stored, expected.duplicates, expected.rejected)
+    assert _events(con) == _events(normal)
+    assert (_rows(con, "SELECT * FROM usage_daily ORDER BY ALL")
+            == _rows(normal, "SELECT * FROM usage_daily ORDER BY ALL"))
+
+
+def test_duplicates_across_paths_keep_the_first_file(tmp_path: Path, db_path: Path) -> None:
+    records = _renumbered(_delivery_records()[:3], "dup")
+    # Walked first (files before folders): a JSON Lines file, read on the documents path.
+    (tmp_path / "a-export.jsonl").write_text(json.dumps(records[1]) + "\n")
+    # Then a delivery object, stored directly: dup-0001 again, and dup-0000 twice in itself.
+    _write_delivery(tmp_path, f"{ACCT}_CloudTrail_us-east-1_20260201T0000Z_Dups00000001.json.gz",
+                    records + [records[0]])
+    con = connect(db_path)
+    # A third copy of dup-0002 stored by an earlier run.
+    _write_delivery(tmp_path / "earlier", f"{ACCT}_CloudTrail_us-east-1_20260201T0000Z_Early0000001.json.gz",
+                    [records[2]])
+    ingest(con, [tmp_path / "earlier"])
+    shutil.rmtree(tmp_path / "earlier")
+    result = ingest(con, [tmp_path])
+    _reconciles(result)
+    by_file = {Path(f.uri).name: (f.records, f.stored, f.duplicates) for f in result.file_results}
+    assert by_file == {"a-export.jsonl": (1, 1, 0),
+                       f"{ACCT}_CloudTrail_us-east-1_20260201T0000Z_Dups00000001.json.gz": (4, 1, 3)}
+    assert _rows(con, "SELECT event_id, count(*) FROM events GROUP BY ALL ORDER BY ALL") == [
+        ("dup-0000", 1), ("dup-0001", 1), ("dup-0002", 1)]
+    assert _rows(con, "SELECT source_uri LIKE '%a-export.jsonl' FROM events WHERE event_id = 'dup-0001'") == [(True,)]
+    # The aggregates counted each record once: the same as rebuilt from events.
+    merged = _rows(con, "SELECT * FROM usage_daily ORDER BY ALL")
+    rebuild_aggregates(con)
+    assert _rows(con, "SELECT * FROM usage_daily ORDER BY ALL") == merged
+
+
+def test_strict_stop_takes_back_the_batchs_direct_rows(tmp_path: Path, db_path: Path) -> None:
+    _write_delivery(tmp_path, f"{ACCT}_CloudTrail_us-east-1_20260201T0000Z_Clean0000001.json.gz",
+                    _renumbered(_delivery_records(), "clean"))
+    shutil.copy(next(BAD.rglob("*MissingFields01.json")), tmp_path)
+    con = connect(db_path)
+    with pytest.raises(LogFormatError, match="missing eventSource"):
+        ingest(con, [tmp_path], strict=True)
+    assert _rows(con, "SELECT count(*) FROM events")[0][0] == 0
+    assert _rows(con, "SELECT count(*) FROM ingest_batches")[0][0] == 0
+
+
+def test_rows_of_an_interrupted_ingest_are_discarded(tmp_path: Path, db_path: Path) -> None:
+    # Delivery objects are committed to events as they stream in; the batch's bookkeeping
+    # commits later. A process killed in between leaves rows without a committed batch:
+    # the next connection removes them, and the next ingest stores the files again.
+    logs = tmp_path / "logs"
+    for i in range(2):
+        _write_delivery(logs, f"{ACCT}_CloudTrail_us-east-1_20260201T00{i}0Z_Killed{i:09d}.json.gz",
+                        _renumbered(_delivery_records(), f"k{i}"))
+    script = (
+        "import os, sys\n"
+        "import recommender.ingest as ing\n"
+        "from recommender.db import connect\n"
+        "def killed(*a, **k):\n"
+        "    os._exit(9)\n"
+        "ing._finish_batch = killed\n"
+        "ing.ingest(connect(sys.argv[1]), [sys.argv[2]])\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script, str(db_path), str(logs)], check=False)
+    assert done.returncode == 9
+    raw = duckdb.connect(str(db_path))
+    assert raw.execute("SELECT count(*) FROM events").fetchone()[0] == 2 * len(_delivery_records())
+    assert raw.execute("SELECT count(*) FROM ingest_batches").fetchone()[0] == 0
+    raw.close()
+    con = connect(db_path)
+    assert _rows(con, "SELECT count(*) FROM events")[0][0] == 0
+    result = ingest(con, [logs])
+    _reconciles(result)
+    assert result.stored == 2 * len(_delivery_records()) and result.duplicates == 0
+    assert _rows(con, "SELECT count(*) FROM events")[0][0] == result.stored

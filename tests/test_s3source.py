@@ -197,6 +197,14 @@ def test_interrupted_run_resumes_without_duplicates(trail: Any, db_path: Path) -
     assert con.execute("SELECT count(*) FROM ingest_files").fetchone()[0] == 5
     assert con.execute("SELECT count(*) FROM events").fetchone()[0] == 10
 
+    # In one batch, the objects already stored when a later one fails are taken back with it.
+    opened.clear()
+    with pytest.raises(_Interrupted):
+        ingest(con, sources=failing_after(3))
+    assert len(opened) == 3
+    assert con.execute("SELECT count(*) FROM ingest_files").fetchone()[0] == 5
+    assert con.execute("SELECT count(*) FROM events").fetchone()[0] == 10
+
     gets: list[str] = []
     resumed = ingest(con, sources=s3_sources(url, on_get=gets.append), batch_bytes=1)
     assert len(gets) == 7 and resumed.unchanged_files == 5

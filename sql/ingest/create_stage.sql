@@ -1,5 +1,5 @@
 -- Empty temp table ingest_stage: one row per record read on the documents path in the
--- current batch (the fast path writes ingest_rows directly, stage_delivery.sql), before
+-- current batch (delivery objects go straight to events, insert_delivery.sql), before
 -- validation (file_no, idx = record index in its file, r = parsed record, raw = its JSON
 -- when read on the documents path, skip / pre_reason decided while unwrapping). No $parameters.
 CREATE OR REPLACE TEMP TABLE ingest_stage AS

@@ -1,5 +1,5 @@
--- Validate and flatten the records staged in ingest_stage (every shape but the fast path,
--- which stage_delivery.sql flattens itself; keep the validation of the two in step) into
+-- Validate and flatten the records staged in ingest_stage (every shape but the delivery
+-- objects insert_delivery.sql stores itself; keep the validation of the two in step) into
 -- temp table ingest_rows: one row per record with its events columns, a reject reason
 -- (NULL when valid) and a skip reason (NULL unless deliberately not stored). The columns
 -- taken as they are, with attribution, come from the macro cloudtrail_event_fields; the
@@ -37,7 +37,6 @@ SELECT
     END AS reason,
     CASE WHEN s.pre_reason IS NOT NULL AND json_type(s.raw) = 'VARCHAR' THEN left(s.raw ->> '$', 500)
          ELSE left(coalesce(s.raw, to_json(r))::VARCHAR, 500) END AS snippet,
-    false AS needs_raw,
     cloudtrail_event_id(r, coalesce(s.raw, to_json(r))) AS event_id,
     s.ts AS event_time,
     s.src AS event_source,

@@ -1,8 +1,6 @@
--- The valid records of the batch that are not stored yet, as temp view ingest_new over
--- ingest_rows (events, usage_daily and sessions_daily are all filled from it): rows with
--- no reject or skip reason (duplicates were already removed, drop_duplicates.sql).
+-- The batch's new records, as temp view ingest_new over events (usage_daily and
+-- sessions_daily are filled from it): every row of the open batch, once duplicates are
+-- deleted and the documents path's rows inserted. The batch id comes from set_batch.sql.
 -- No $parameters.
 CREATE OR REPLACE TEMP VIEW ingest_new AS
-SELECT * EXCLUDE (ct_like, skip, reason, snippet, needs_raw)
-FROM ingest_rows AS b
-WHERE b.reason IS NULL AND b.skip IS NULL;
+SELECT * FROM events WHERE batch_id = getvariable('ingest_batch_id');

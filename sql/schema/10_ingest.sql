@@ -3,6 +3,12 @@
 --
 -- events has no PRIMARY KEY on purpose: an ART index over millions of event ids costs
 -- memory and insert time; ingest deduplicates with an anti-join instead.
+--
+-- batch_id: the ingest batch that stored the row (ingest_batches). Delivery objects are
+-- inserted straight into events while their batch is still open (insert_delivery.sql), so
+-- rows whose batch_id is above the last committed batch belong to an ingest that was
+-- interrupted; discard_unfinished.sql removes them. NULL on rows stored before the column
+-- existed.
 
 CREATE TABLE IF NOT EXISTS events (
     event_id VARCHAR NOT NULL,
@@ -30,8 +36,12 @@ CREATE TABLE IF NOT EXISTS events (
     resources STRUCT(arn VARCHAR, "type" VARCHAR, account_id VARCHAR)[],
     request_parameters JSON,
     source_uri VARCHAR,
-    ingested_at TIMESTAMP
+    ingested_at TIMESTAMP,
+    batch_id BIGINT
 );
+
+-- Databases created before batch_id existed get the column (NULL on their rows).
+ALTER TABLE events ADD COLUMN IF NOT EXISTS batch_id BIGINT;
 
 CREATE TABLE IF NOT EXISTS usage_daily (
     principal_arn VARCHAR,
@@ -85,6 +95,16 @@ CREATE TABLE IF NOT EXISTS rejects (
 );
 
 CREATE SEQUENCE IF NOT EXISTS ingest_run_seq START 1;
+
+-- One row per committed ingest batch, written in the batch's own transaction: a batch
+-- without its row here did not finish (see events.batch_id).
+CREATE TABLE IF NOT EXISTS ingest_batches (
+    batch_id BIGINT PRIMARY KEY,
+    run_id BIGINT,
+    files BIGINT,
+    stored BIGINT,
+    committed_at TIMESTAMP
+);
 
 CREATE TABLE IF NOT EXISTS ingest_runs (
     run_id BIGINT PRIMARY KEY,
@@ -162,7 +182,7 @@ CREATE OR REPLACE MACRO cloudtrail_event_time(r) AS
              try_cast(cloudtrail_time_text(r) AS TIMESTAMPTZ) AT TIME ZONE 'UTC');
 
 -- The events columns taken from a parsed record (cloudtrail_record) as they are, with
--- attribution, as one struct: both staging paths (stage_delivery.sql, extract_rows.sql)
+-- attribution, as one struct: both paths (insert_delivery.sql, extract_rows.sql)
 -- select unnest(cloudtrail_event_fields(r)) next to the columns they validate themselves
 -- (event_id, event_time, event_source, event_name).
 CREATE OR REPLACE MACRO cloudtrail_event_fields(r) AS {
