@@ -476,3 +476,22 @@ def test_rows_of_an_interrupted_ingest_are_discarded(tmp_path: Path, db_path: Pa
     _reconciles(result)
     assert result.stored == 2 * len(_delivery_records()) and result.duplicates == 0
     assert _rows(con, "SELECT count(*) FROM events")[0][0] == result.stored
+
+
+def test_database_from_before_batch_ids_gets_the_column_and_dedups_against_its_rows(
+        tmp_path: Path, db_path: Path) -> None:
+    con = connect(db_path)
+    first = ingest(con, [GOOD])
+    # What a database written before events.batch_id looks like.
+    con.execute("ALTER TABLE events DROP COLUMN batch_id")
+    con.execute("DROP TABLE ingest_batches")
+    con.execute("DELETE FROM schema_state")
+    con.close()
+    con = connect(db_path)
+    assert _rows(con, "SELECT count(*), count(batch_id) FROM events")[0] == (first.stored, 0)
+    copy = tmp_path / "copy"
+    shutil.copytree(GOOD, copy)  # the same records under other uris: all duplicates
+    again = ingest(con, [copy])
+    _reconciles(again)
+    assert again.stored == 0 and again.duplicates == first.stored + first.duplicates
+    assert _rows(con, "SELECT count(*) FROM events")[0][0] == first.stored
