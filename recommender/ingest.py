@@ -201,8 +201,10 @@ def ingest(
     ordered = bool(query(con, "ingest/insertion_order")[0]["preserved"])
     run(con, "ingest/unordered_inserts")
     try:
-        with tempfile.TemporaryDirectory(prefix="recommender-ingest-") as tmp:
-            while pending:
+        while pending:
+            # A folder per batch for its local copies of S3 objects and its recovered files,
+            # so temp space is bounded by a batch, not by the run.
+            with tempfile.TemporaryDirectory(prefix="recommender-ingest-") as tmp:
                 stream = _BatchStream(pending, Path(tmp), batch_bytes, counter)
                 _begin_batch(con)
                 try:
@@ -212,9 +214,9 @@ def ingest(
                 except BaseException:
                     _discard_batch(con, batch_id)
                     raise
-                for fr in results:
-                    result.add(fr)
-                batch_id += 1
+            for fr in results:
+                result.add(fr)
+            batch_id += 1
     finally:
         if ordered:
             run(con, "ingest/ordered_inserts")

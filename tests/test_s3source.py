@@ -281,3 +281,23 @@ def test_cut_stream_resumes_with_a_range_request(aws_env: str) -> None:
     assert len(headers) == 2
     assert "Range" not in headers[0] and headers[1]["Range"] == "bytes=1000-"
     assert headers[1]["If-Match"] == f'"{src.etag}"'
+
+
+def test_local_copies_of_objects_last_only_as_long_as_their_batch(
+        trail: Any, db_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # An organisation trail is far larger than the disk: each batch's copies go with it.
+    copies: list[Path] = []
+    alive_at_each_copy: list[int] = []
+    real = SourceFile.materialise
+
+    def spy(self: SourceFile, folder: Path) -> Path:
+        alive_at_each_copy.append(sum(p.exists() for p in copies))
+        path = real(self, folder)
+        copies.append(path)
+        return path
+
+    monkeypatch.setattr(SourceFile, "materialise", spy)
+    result = ingest(connect(db_path), sources=s3_sources(f"s3://{BUCKET}/trail/"), batch_bytes=1)
+    assert result.files == 12 and result.stored == 24
+    assert len(copies) == 12 and alive_at_each_copy == [0] * 12  # one object per batch
+    assert not any(p.exists() for p in copies)
