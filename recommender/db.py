@@ -107,6 +107,12 @@ def run(
         return con.execute(text)
     except duckdb.Error as e:
         raise RecommenderError(f"SQL {name!r} failed: {e}") from e
+    except RuntimeError as e:
+        # DuckDB turns Ctrl-C during a statement into RuntimeError("Query interrupted"):
+        # give it back as the KeyboardInterrupt it was, so every command stops the same way.
+        if "interrupted" in str(e).lower():
+            raise KeyboardInterrupt from e
+        raise
 
 
 def query(

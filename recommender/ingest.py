@@ -39,12 +39,14 @@ from __future__ import annotations
 import collections
 import json
 import re
+import signal
 import struct
 import tempfile
 import threading
 import time
 import zlib
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -338,15 +340,16 @@ class _BatchStream:
                         return pa.RecordBatch.from_arrays(
                             [pa.array([p.file_no], pa.int32()), pa.array([p.src.uri], pa.string()), doc],
                             schema=self.SCHEMA)
-            except Exception as e:  # noqa: BLE001 - e.g. an S3 object that cannot be fetched
-                # Not raised through DuckDB's scan (that leaks the objects it holds): the
-                # stream just ends, and _insert_delivery raises it once the statement returns.
+            except BaseException as e:  # an S3 object that cannot be fetched, or Ctrl-C here
+                # Not raised through DuckDB's scan (that leaks the objects it holds, and
+                # turns Ctrl-C into a query error): the stream just ends, and
+                # _insert_delivery raises it once the statement returns.
                 self.error = e
             raise StopIteration
 
     def finish(self) -> None:
-        """Prepare the batch's remaining files (after a failed insert stopped pulling early);
-        raise the error that ended the stream, if one did."""
+        """Prepare the batch's files DuckDB did not ask for (none, unless the stream ended
+        early); raise the error that ended it, if one did."""
         with self._lock:
             while self.error is None and (p := self._next_file()) is not None:
                 p.doc = None
@@ -464,20 +467,19 @@ def _insert_delivery(con: duckdb.DuckDBPyConnection, stream: _BatchStream, batch
     A file whose every record was stored is ``direct`` (its record count goes to
     ``ingest_direct``). A file with a placeholder row (a record that needs its raw JSON)
     or with no rows (not valid JSON, no records) has its rows deleted and takes the
-    documents path. Should the statement fail (it stores nothing then), every delivery
-    object of the batch takes the documents path. An error reading a file ends the stream
-    and is raised here.
+    documents path. Bad input cannot make the statement fail (see insert_delivery.sql), so
+    a failure (out of memory, disk full, Ctrl-C) is raised, as is an error reading a file;
+    ingest then takes back what the batch stored. (Sending the batch to the documents path
+    instead would stage up to BATCH_BYTES whole, far over its memory budget.)
     """
     reader = pa.RecordBatchReader.from_batches(_BatchStream.SCHEMA, stream)
     con.register("ingest_docs", reader)
     try:
-        run(con, "ingest/insert_delivery", {"ingested_at": now, "batch_id": batch_id})
-        inserted = True
-    except RecommenderError:
-        inserted = False
+        with _ctrl_c_interrupts(con):
+            run(con, "ingest/insert_delivery", {"ingested_at": now, "batch_id": batch_id})
     finally:
         con.unregister("ingest_docs")
-    stream.finish()  # raises what stopped the stream (the batch's rows are discarded by ingest)
+    stream.finish()
     readable = [p for p in stream.prepared if p.route != "skip"]
     if readable:
         run(con, "ingest/load_batch_files", {
@@ -485,8 +487,7 @@ def _insert_delivery(con: duckdb.DuckDBPyConnection, stream: _BatchStream, batch
             "paths": [str(p.path) for p in readable],
             "uris": [p.src.uri for p in readable],
         })
-    counts = ({r["file_no"]: r for r in query(con, "ingest/delivery_file_counts", {"batch_id": batch_id})}
-              if inserted else {})
+    counts = {r["file_no"]: r for r in query(con, "ingest/delivery_file_counts", {"batch_id": batch_id})}
     direct: list[_Prepared] = []
     for p in stream.prepared:
         if p.route != "delivery":
@@ -504,6 +505,34 @@ def _insert_delivery(con: duckdb.DuckDBPyConnection, stream: _BatchStream, batch
         "file_nos": [p.file_no for p in direct],
         "records": [int(counts[p.file_no]["records"]) for p in direct],
     })
+
+
+@contextmanager
+def _ctrl_c_interrupts(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """Ctrl-C during the block interrupts DuckDB's query and is raised as KeyboardInterrupt
+    once the query has stopped. The default handler would raise it in whatever Python
+    frame runs at that moment, here often _BatchStream on a DuckDB thread, where it becomes
+    a query error. Only the main thread can set a handler; elsewhere the block runs as is."""
+    hits: list[int] = []
+
+    def handler(signum: int, frame: Any) -> None:
+        hits.append(signum)
+        con.interrupt()
+
+    try:
+        previous = signal.signal(signal.SIGINT, handler)
+    except ValueError:  # not the main thread
+        yield
+        return
+    try:
+        yield
+    except RecommenderError:
+        if not hits:
+            raise
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if hits:
+        raise KeyboardInterrupt
 
 
 def _stage_documents_path(con: duckdb.DuckDBPyConnection, prepared: list[_Prepared], tmp: Path) -> None:

@@ -382,31 +382,65 @@ def test_delivery_objects_are_stored_without_staging_and_their_batch_is_recorded
     assert _rows(con, "SELECT count(*) FROM events WHERE event_id = ''")[0][0] == 0
 
 
-def test_failed_direct_insert_falls_back_to_the_documents_path(
-        db_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def _three_deliveries(folder: Path) -> int:
+    for i in range(3):
+        _write_delivery(folder, f"{ACCT}_CloudTrail_us-east-1_20260201T00{i}0Z_Three{i:010d}.json.gz",
+                        _renumbered(_delivery_records(), f"t{i}"))
+    return len(_delivery_records())
+
+
+def test_failed_direct_insert_fails_the_run_and_keeps_earlier_batches(
+        tmp_path: Path, db_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Bad input cannot make insert_delivery fail; when it fails anyway (out of memory, a
+    # full disk) the run stops with the error, keeping the batches committed before.
     import recommender.ingest as ingest_module
     from recommender.errors import RecommenderError
 
-    normal = connect(tmp_path / "normal.duckdb")
-    expected = ingest(normal, [GOOD])
+    per_file = _three_deliveries(tmp_path)
     real_run = ingest_module.run
+    calls: list[str] = []
 
     def failing(con, name, *a, **k):
         if name == "ingest/insert_delivery":
-            raise RecommenderError("simulated failure of the direct insert")
+            calls.append(name)
+            if len(calls) == 2:
+                raise RecommenderError("simulated failure of the direct insert")
         return real_run(con, name, *a, **k)
 
     monkeypatch.setattr(ingest_module, "run", failing)
-    documents = _spy_documents_path(monkeypatch)
     con = connect(db_path)
-    result = ingest(con, [GOOD])
-    _reconciles(result)
-    assert any(name.endswith(".json.gz") for name in documents)  # delivery objects staged instead
-    assert (result.records, result.stored, result.duplicates, result.rejected) == (
-        expected.records, expected.stored, expected.duplicates, expected.rejected)
-    assert _events(con) == _events(normal)
-    assert (_rows(con, "SELECT * FROM usage_daily ORDER BY ALL")
-            == _rows(normal, "SELECT * FROM usage_daily ORDER BY ALL"))
+    with pytest.raises(RecommenderError, match="simulated failure"):
+        ingest(con, [tmp_path], batch_bytes=1)  # one file per batch
+    assert _rows(con, "SELECT count(*) FROM ingest_batches")[0][0] == 1
+    assert _rows(con, "SELECT count(*) FROM events")[0][0] == per_file
+    monkeypatch.setattr(ingest_module, "run", real_run)
+    rest = ingest(con, [tmp_path])
+    assert rest.unchanged_files == 1 and rest.stored == 2 * per_file and rest.duplicates == 0
+
+
+def test_ctrl_c_while_reading_stops_the_run_and_takes_back_its_batch(
+        tmp_path: Path, db_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # DuckDB runs the Python that reads the files; a Ctrl-C landing there must stop the
+    # run as a KeyboardInterrupt, not read as a failed query.
+    import recommender.ingest as ingest_module
+
+    _three_deliveries(tmp_path)
+    real_prepare = ingest_module._prepare
+    prepared: list[str] = []
+
+    def interrupted(file_no, src, tmp):
+        prepared.append(src.uri)
+        if len(prepared) == 3:
+            raise KeyboardInterrupt
+        return real_prepare(file_no, src, tmp)
+
+    monkeypatch.setattr(ingest_module, "_prepare", interrupted)
+    con = connect(db_path)
+    with pytest.raises(KeyboardInterrupt):
+        ingest(con, [tmp_path])
+    assert len(prepared) == 3
+    assert _rows(con, "SELECT count(*) FROM events")[0][0] == 0
+    assert _rows(con, "SELECT count(*) FROM ingest_files")[0][0] == 0
 
 
 def test_duplicates_across_paths_keep_the_first_file(tmp_path: Path, db_path: Path) -> None:
@@ -495,3 +529,56 @@ def test_database_from_before_batch_ids_gets_the_column_and_dedups_against_its_r
     _reconciles(again)
     assert again.stored == 0 and again.duplicates == first.stored + first.duplicates
     assert _rows(con, "SELECT count(*) FROM events")[0][0] == first.stored
+
+
+LONG_QUERY = "SELECT count(*) FROM range(3000000000) AS a(i) WHERE hash(i) % 7 = 3"
+
+
+def test_ctrl_c_interrupts_the_streaming_query_and_is_raised_after_it(
+        db_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # While insert_delivery runs, Ctrl-C interrupts DuckDB instead of landing in whatever
+    # Python frame a DuckDB thread is running; the KeyboardInterrupt comes after.
+    import os
+    import signal
+    import threading
+    import time
+
+    import recommender.db as db_module
+    from recommender.db import run
+    from recommender.ingest import _ctrl_c_interrupts
+
+    con = connect(db_path)
+    # Inside the block the signal does not raise where it lands; it is raised at the end.
+    reached: list[bool] = []
+    with pytest.raises(KeyboardInterrupt):
+        with _ctrl_c_interrupts(con):
+            signal.raise_signal(signal.SIGINT)
+            reached.append(True)
+    assert reached == [True]
+    # And it stops a running query.
+    monkeypatch.setattr(db_module, "render_sql", lambda name, **idents: LONG_QUERY)
+    threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGINT)).start()
+    started = time.perf_counter()
+    with pytest.raises(KeyboardInterrupt):
+        with _ctrl_c_interrupts(con):
+            run(con, "anything")
+    assert time.perf_counter() - started < 20
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # handler restored
+
+
+def test_ctrl_c_during_any_statement_is_a_keyboard_interrupt(
+        db_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # DuckDB reports it as RuntimeError("Query interrupted"); db.run gives it back as what
+    # it was, so every command stops the same way (click: "Aborted!").
+    import os
+    import signal
+    import threading
+
+    import recommender.db as db_module
+    from recommender.db import run
+
+    con = connect(db_path)
+    monkeypatch.setattr(db_module, "render_sql", lambda name, **idents: LONG_QUERY)
+    threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGINT)).start()
+    with pytest.raises(KeyboardInterrupt):
+        run(con, "anything")
