@@ -489,6 +489,7 @@ def _insert_delivery(con: duckdb.DuckDBPyConnection, stream: _BatchStream, batch
         })
     counts = {r["file_no"]: r for r in query(con, "ingest/delivery_file_counts", {"batch_id": batch_id})}
     direct: list[_Prepared] = []
+    moved: list[str] = []  # files with rows here that the documents path reads instead
     for p in stream.prepared:
         if p.route != "delivery":
             continue
@@ -498,7 +499,8 @@ def _insert_delivery(con: duckdb.DuckDBPyConnection, stream: _BatchStream, batch
             direct.append(p)
         else:
             p.route = "documents"
-    moved = [p.src.uri for p in stream.prepared if p.route == "documents" and p.file_no in counts]
+            if c is not None:
+                moved.append(p.src.uri)
     if moved:
         run(con, "ingest/delete_direct_files", {"batch_id": batch_id, "uris": moved})
     run(con, "ingest/record_direct_files", {
@@ -540,8 +542,7 @@ def _stage_documents_path(con: duckdb.DuckDBPyConnection, prepared: list[_Prepar
     (``stage_documents``), damaged ones after recovery."""
     for p in prepared:
         if p.route == "recover":
-            _recover(p, tmp)
-            run(con, "ingest/repoint_batch_file", {"path": str(p.path), "file_no": p.file_no})
+            _recover_in_batch(con, p, tmp)
     # Groups are fixed before staging: a file recovered while staging its group is staged
     # there and must not be picked up again by a later group.
     groups = [[p for p in prepared if p.compression == compression
@@ -640,9 +641,14 @@ def _stage(con: duckdb.DuckDBPyConnection, group: list[_Prepared], tmp: Path) ->
     p = group[0]
     if p.route == "recovered":
         raise LogFormatError(f"{p.src.uri}: could not be read even after recovery; please report this")
+    _recover_in_batch(con, p, tmp)
+    _stage(con, [p], tmp)
+
+
+def _recover_in_batch(con: duckdb.DuckDBPyConnection, p: _Prepared, tmp: Path) -> None:
+    """Recover ``p`` (``_recover``) and point the batch's file list at the rewritten file."""
     _recover(p, tmp)
     run(con, "ingest/repoint_batch_file", {"path": str(p.path), "file_no": p.file_no})
-    _stage(con, [p], tmp)
 
 
 def _file_result(p: _Prepared, counts: dict[str, Any] | None, skip_reason: str | None) -> FileResult:
