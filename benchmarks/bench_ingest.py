@@ -276,6 +276,7 @@ con = connect(sys.argv[2])
 con.execute(\"\"\"CREATE OR REPLACE MACRO event_touched_resources_of(event_source, op, resources,
     rp, q, account_id, region, p) AS
     [{'arn': r.arn, 'kind': r.type} FOR r IN coalesce(resources, []) IF r.arn IS NOT NULL]\"\"\")
+con.execute("CREATE OR REPLACE MACRO er_reads_request(event_source) AS false")
 print(json.dumps(ingest(con, [sys.argv[1]]).to_dict()))
 """
 

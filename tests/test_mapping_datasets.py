@@ -50,3 +50,24 @@ def test_shared_datasets_map_to_catalog_actions(shared_datasets: Path, tmp_path:
     # the share far below it.
     assert cov["share_mapped"] >= 0.95
     con.close()
+
+
+def test_request_kept_only_where_read_changes_no_usage_row(shared_datasets: Path, tmp_path: Path) -> None:
+    """usage_daily_rows drops the request from the group key for services the derivation
+    does not read it for (er_reads_request). On the real datasets (dozens of services) the
+    rows equal those grouped with every request kept."""
+    con = db.connect(fresh_db(tmp_path / "datasets.duckdb"))
+    ingest(con, [shared_datasets])
+    con.execute("CREATE TEMP TABLE kept_where_read AS SELECT * FROM usage_daily_rows('events')")
+    con.execute("CREATE OR REPLACE TEMP MACRO er_reads_request(event_source) AS true")
+    con.execute("CREATE TEMP TABLE kept_always AS SELECT * FROM usage_daily_rows('events')")
+    rows = con.execute("SELECT count(*), sum(calls) FROM kept_where_read").fetchone()
+    assert rows == con.execute("SELECT count(*), sum(calls) FROM kept_always").fetchone()
+    assert rows[0] > 1000
+    for a, b in (("kept_where_read", "kept_always"), ("kept_always", "kept_where_read")):
+        assert con.execute(f"SELECT count(*) FROM (FROM {a} EXCEPT ALL FROM {b})").fetchone()[0] == 0
+    # The shortcut applies: many calls there come from services whose request is not read.
+    con.execute("DROP MACRO temp.er_reads_request")
+    others = con.execute("SELECT count(*) FROM events WHERE NOT er_reads_request(event_source)").fetchone()[0]
+    assert others > 100
+    con.close()

@@ -521,3 +521,37 @@ def test_every_conditional_rule_is_honoured_by_ingest(con) -> None:
         assert kind in {k for _, k in met}, (source, name, path, met)
         assert kind not in {k for _, k in unmet}, (source, name)
     assert len(cases) >= 50
+
+
+def test_request_sources_cover_every_source_the_derivation_reads(con) -> None:
+    """usage_daily_rows groups calls without their request unless er_reads_request says the
+    derivation reads it: a service named anywhere in the derivation but missing from
+    er_request_sources would silently lose its derived resources."""
+    text = db.load_sql("schema/05_event_resources")
+    body = text[: text.index("CREATE OR REPLACE MACRO er_request_sources")] + text[
+        text.index("CREATE OR REPLACE MACRO er_reads_request") :
+    ]
+    named = set(re.findall(r"src = '([a-z0-9.-]+)'", body))
+    named |= set(re.findall(r"'s': '([a-z0-9.-]+)'", body))
+    assert {"s3.amazonaws.com", "lambda.amazonaws.com", "glue.amazonaws.com"} <= named
+    listed = set(con.execute("SELECT er_request_sources()").fetchone()[0])
+    assert named <= listed, sorted(named - listed)
+    for source, _name, *_ in CASES:
+        assert con.execute("SELECT er_reads_request(?)", [source]).fetchone()[0] == (source in listed)
+
+
+def test_calls_of_other_services_derive_nothing_from_their_request(con) -> None:
+    """For a service outside er_request_sources the derivation gives the same with and
+    without the request, so dropping it from the group key changes no usage row."""
+    listed = set(con.execute("SELECT er_request_sources()").fetchone()[0])
+    params = {"bucketName": "b", "key": "k", "roleArn": f"arn:aws:iam::{ACCT}:role/r",
+              "functionName": "f", "tableName": "t", "keyId": "k1", "name": "n",
+              "tagSpecificationSet": {"items": []}, "role": f"arn:aws:iam::{ACCT}:role/r"}
+    resources = [{"arn": "arn:aws:s3:::b", "type": "AWS::S3::Bucket", "account_id": ACCT}]
+    calls = [(source, "CreateFunction", params, resources)
+             for source in ("cloudwatch.amazonaws.com", "athena.amazonaws.com", "ecr.amazonaws.com",
+                            "organizations.amazonaws.com", "signin.amazonaws.com")]
+    assert not {c[0] for c in calls} & listed
+    with_request = touched_many(con, calls)
+    without = touched_many(con, [(s, n, None, r) for s, n, _p, r in calls])
+    assert with_request == without == [{("arn:aws:s3:::b", "AWS::S3::Bucket")}] * len(calls)

@@ -231,6 +231,18 @@ CREATE OR REPLACE MACRO er_passed_role_params() AS [
     {'s': 'scheduler.amazonaws.com', 'n': 'UpdateSchedule', 'p': '$.target.roleArn', 'k': 'passed_role'}
 ];
 
+-- The services whose requests the derivations read (er_from_params, er_partiql): a call
+-- from any other service derives nothing from its request, so usage_daily_rows groups
+-- those calls without it (fewer groups, and no request to parse per group).
+-- tests/test_mapping_resources.py checks that every source named in this file is here.
+CREATE OR REPLACE MACRO er_request_sources() AS list_distinct(flatten([[
+    's3.amazonaws.com', 'lambda.amazonaws.com', 'dynamodb.amazonaws.com', 'sqs.amazonaws.com',
+    'sns.amazonaws.com', 'secretsmanager.amazonaws.com', 'kms.amazonaws.com',
+    'bedrock.amazonaws.com', 'iam.amazonaws.com', 'sts.amazonaws.com', 'ssm.amazonaws.com',
+    'logs.amazonaws.com', 'ec2.amazonaws.com'], [x.s FOR x IN er_passed_role_params()]]));
+
+CREATE OR REPLACE MACRO er_reads_request(event_source) AS list_contains(er_request_sources(), event_source);
+
 -- Request conditions that need an action but name no resource (er_from_params, at its
 -- end): EC2 create calls with tagSpecificationSet need ec2:CreateTags (marker
 -- tag_on_create); BatchGetSecretValue with filters needs secretsmanager:ListSecrets

@@ -249,12 +249,16 @@ CREATE OR REPLACE MACRO usage_from_calls(tbl) AS TABLE
 -- usage_daily rows of a table shaped like events (batch merges and rebuilds). Identical
 -- calls are grouped first: the same caller, call, outcome, day, resources[] and request
 -- touch the same resources, so the derivation runs once per distinct call (repeated
--- Invoke, InvokeModel, Decrypt, AssumeRole calls collapse), not once per event.
+-- Invoke, InvokeModel, Decrypt, AssumeRole calls collapse), not once per event. The
+-- request is part of the group only for the services the derivation reads it for
+-- (er_reads_request); for every other call it is NULL, and those group by resources[].
 CREATE OR REPLACE MACRO usage_daily_rows(tbl) AS TABLE
     WITH distinct_calls AS (
         SELECT principal_arn, coalesce(recipient_account_id, principal_account_id) AS account_id,
                event_source, event_name, cloudtrail_outcome(error_code) AS outcome,
-               CAST(event_time AS DATE) AS day, resources, request_parameters, aws_region,
+               CAST(event_time AS DATE) AS day, resources,
+               CASE WHEN er_reads_request(event_source) THEN request_parameters END AS request_parameters,
+               aws_region,
                count(*) AS calls, min(event_time) AS first_seen, max(event_time) AS last_seen
         FROM query_table(tbl)
         GROUP BY ALL
