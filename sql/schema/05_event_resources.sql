@@ -442,9 +442,13 @@ CREATE OR REPLACE MACRO event_touched_resources_of(event_source, op, resources, 
 
 -- The resources one call touched (see the top of this file), from the event's own columns:
 -- a convenience for single calls and tests. Set-wise callers compute the arguments of
--- event_touched_resources_of once per event as columns instead (binding them here with a
--- second comprehension would make the inner lambdas capture, and run row by row).
+-- event_touched_resources_of once per event as columns instead: here they are bound through
+-- a one-element list comprehension, which makes the inner lambdas capture and run row by
+-- row (fine for a few calls). Passing the expressions straight in would copy er_params(...)
+-- into each of the dozens of places that use q, and creating the macro alone would then
+-- take ~0.06 s, on every new database.
 CREATE OR REPLACE MACRO event_touched_resources(event_source, event_name, resources, request_parameters, account_id, region) AS
-    event_touched_resources_of(event_source, er_operation(event_name), resources, request_parameters::JSON,
-                               er_params(request_parameters::JSON), account_id, coalesce(region, ''),
-                               er_partition(coalesce(region, '')));
+    [event_touched_resources_of(a.s, a.op, a.res, a.rp, a.q, a.acct, a.region, a.p) FOR a IN [{
+        's': event_source, 'op': er_operation(event_name), 'res': resources,
+        'rp': request_parameters::JSON, 'q': er_params(request_parameters::JSON), 'acct': account_id,
+        'region': coalesce(region, ''), 'p': er_partition(coalesce(region, ''))}]][1];
