@@ -12,7 +12,7 @@ within 1.5x the wall time of `gzip -dc` over the same files, and peak RSS under
 2. warms the page cache, then times `gzip -dc` over every file (the baseline,
    measured in the same run);
 3. runs `python -m recommender ingest` on the corpus into a fresh database in a
-   subprocess, timing it and reading its peak RSS from ``getrusage(RUSAGE_CHILDREN)``;
+   subprocess, timing it and reading its CPU time and peak RSS from ``wait4()``;
 4. prints events/s, MB/s (uncompressed), the ratio to `gzip -dc` and peak RSS.
 
 Usage::
@@ -31,7 +31,6 @@ import hashlib
 import json
 import os
 import random
-import resource
 import shutil
 import subprocess
 import sys
@@ -285,10 +284,26 @@ def _files(root: Path) -> list[str]:
     return sorted(str(p) for p in root.rglob("*.json.gz"))
 
 
-def _timed(cmd: list[str], **kw) -> float:
-    start = time.perf_counter()
-    subprocess.run(cmd, check=True, **kw)
-    return time.perf_counter() - start
+def _run_child(cmd: list[str], stdin_path: Path | None = None,
+               capture: bool = False) -> tuple[float, float, int, subprocess.CompletedProcess | None]:
+    """Run ``cmd``: (wall seconds, CPU seconds, peak RSS KiB, output when ``capture``). CPU
+    and peak RSS are this child's alone, from wait4() (for xargs, its gzip children's too)."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err, \
+            open(stdin_path or os.devnull, "rb") as stdin:
+        start = time.perf_counter()
+        child = subprocess.Popen(cmd, stdin=stdin, stdout=out if capture else subprocess.DEVNULL,
+                                 stderr=err if capture else None)
+        _pid, status, usage = os.wait4(child.pid, 0)
+        wall = time.perf_counter() - start
+        child.returncode = os.waitstatus_to_exitcode(status)
+        if not capture and child.returncode != 0:
+            raise subprocess.CalledProcessError(child.returncode, cmd)
+        done = None
+        if capture:
+            out.seek(0)
+            err.seek(0)
+            done = subprocess.CompletedProcess(cmd, child.returncode, out.read().decode(), err.read().decode())
+    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss, done
 
 
 def main() -> int:
@@ -300,6 +315,8 @@ def main() -> int:
                     help="give every event its own source IP and STS key (worst case for sessions_daily)")
     ap.add_argument("--delete-corpus", action="store_true", help="remove the corpus afterwards")
     ap.add_argument("--keep-db", action="store_true", help="keep the database (prints its path)")
+    ap.add_argument("--rounds", type=int, default=1,
+                    help="measure gzip -dc and ingest back to back this many times; report the median round")
     ap.add_argument("--resources-only", action="store_true",
                     help="replace event_touched_resources(_of) by the resources[]-only version (ingest alone)")
     args = ap.parse_args()
@@ -314,13 +331,12 @@ def main() -> int:
           f"ready in {time.perf_counter() - t0:.1f}s", flush=True)
 
     files = _files(root)
-    listing = "\0".join(files).encode()
-    # Warm the page cache so neither measurement pays for the disk.
-    subprocess.run(["xargs", "-0", "cat"], input=listing, stdout=subprocess.DEVNULL, check=True)
-    t_gzip = _timed(["xargs", "-0", "gzip", "-dc"], input=listing, stdout=subprocess.DEVNULL)
-
     tmp = Path(tempfile.mkdtemp(prefix="bench_ingest_"))
-    db = tmp / "bench.duckdb"
+    listing = tmp / "files.txt"
+    listing.write_bytes("\0".join(files).encode())
+    # Warm the page cache so neither measurement pays for the disk.
+    _run_child(["xargs", "-0", "cat"], listing)
+    db = tmp / "db" / "bench.duckdb"
     if args.resources_only:
         # The ingest stage alone: usage_daily from CloudTrail's resources[] only, as the
         # ingest contract defines it, without the mapping stage's request-parameter
@@ -329,15 +345,23 @@ def main() -> int:
     else:
         cmd = [sys.executable, "-m", "recommender", "ingest", str(root), "--db", str(db),
                "--format", "json"]
-    start = time.perf_counter()
-    proc = subprocess.run(cmd, check=False, capture_output=True, text=True)
-    t_ingest = time.perf_counter() - start
-    # ru_maxrss of children is the largest of any waited-for child (KiB on Linux);
-    # the ingest process dominates (cat/gzip/xargs stay at a few MiB).
-    peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    if proc.returncode not in (0, 3):
-        print(proc.stderr, file=sys.stderr)
-        return 1
+    print(f"command: {' '.join(cmd) if not args.resources_only else 'python -c <resources-only ingest>'}")
+    # Each round times gzip -dc and then the ingest (into a fresh database) back to back,
+    # so a ratio compares two runs made under the same machine conditions; the summary
+    # takes the median round. This machine's speed drifts by 20-40% over minutes.
+    rounds = []
+    for n in range(1, args.rounds + 1):
+        t_gzip, gzip_cpu, _rss, _ = _run_child(["xargs", "-0", "gzip", "-dc"], listing)
+        shutil.rmtree(db.parent, ignore_errors=True)  # a fresh database every round
+        db.parent.mkdir()
+        t_ingest, ingest_cpu, peak_kib, proc = _run_child(cmd, capture=True)
+        if proc.returncode not in (0, 3):
+            print(proc.stderr, file=sys.stderr)
+            return 1
+        rounds.append((t_gzip, t_ingest, peak_kib))
+        print(f"round {n}: gzip -dc {t_gzip:6.2f} s (CPU {gzip_cpu:5.2f} s)  ingest {t_ingest:6.2f} s "
+              f"(CPU {ingest_cpu:5.2f} s)  ratio {t_ingest / t_gzip:4.2f}x  peak RSS {peak_kib / 1024:5.0f} MiB",
+              flush=True)
     summary = json.loads(proc.stdout)
     db_mb = db.stat().st_size / 1e6
     import duckdb  # the project's own dependency; imported late so generating needs nothing
@@ -349,15 +373,19 @@ def main() -> int:
     if not args.keep_db:
         shutil.rmtree(tmp)
 
-    print(f"command: {' '.join(cmd) if not args.resources_only else 'python -c <resources-only ingest>'}")
+    t_gzip, t_ingest, _ = sorted(rounds, key=lambda r: r[1] / r[0])[len(rounds) // 2]
+    ratios = sorted(r[1] / r[0] for r in rounds)
     print(f"stored={summary['stored']} duplicates={summary['duplicates']} rejected={summary['rejected']} "
           f"files={summary['files']} db={db_mb:.0f} MB usage_daily={usage_rows:,} "
           f"sessions_daily={session_rows:,}")
+    label = "median round" if len(rounds) > 1 else "one round"
+    print(f"{label}:")
     print(f"gzip -dc     : {t_gzip:8.2f} s  {nbytes / 1e6 / t_gzip:8.1f} MB/s")
     print(f"ingest       : {t_ingest:8.2f} s  {nbytes / 1e6 / t_ingest:8.1f} MB/s  "
           f"{nevents / t_ingest:,.0f} events/s")
-    print(f"ratio        : {t_ingest / t_gzip:8.2f} x gzip -dc (target <= 1.5)")
-    print(f"peak RSS     : {peak_kib / 1024:8.0f} MiB (target < 1536)")
+    spread = f" (rounds: {', '.join(f'{r:.2f}' for r in ratios)})" if len(rounds) > 1 else ""
+    print(f"ratio        : {t_ingest / t_gzip:8.2f} x gzip -dc (target <= 1.5){spread}")
+    print(f"peak RSS     : {max(r[2] for r in rounds) / 1024:8.0f} MiB (target < 1536; largest round)")
     if args.keep_db:
         print(f"database     : {db}")
     if args.delete_corpus:
