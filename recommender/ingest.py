@@ -585,8 +585,11 @@ def _finish_batch(con: duckdb.DuckDBPyConnection, prepared: list[_Prepared], run
             run(con, "ingest/insert_events", batch)
             run(con, "ingest/set_batch", batch)
             run(con, "ingest/new_events")
-            run(con, "ingest/batch_usage")
-            run(con, "ingest/merge_usage_daily")
+            if query(con, "ingest/usage_days_stored", span)[0]["stored"]:
+                run(con, "ingest/batch_usage")
+                run(con, "ingest/merge_usage_daily")
+            else:
+                run(con, "ingest/append_usage_daily")
             run(con, "ingest/batch_sessions")
             run(con, "ingest/merge_sessions_daily")
             counts = {r["file_no"]: r for r in query(con, "ingest/file_counts")}

@@ -153,11 +153,23 @@ def test_changed_file_is_read_again_and_deduplicated(tmp_path: Path, db_path: Pa
     assert _rows(con, "SELECT sum(calls) FROM usage_daily") == usage
 
 
-def test_incremental_merge_equals_rebuild(db_path: Path) -> None:
+def test_incremental_merge_equals_rebuild(db_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import recommender.ingest as ingest_module
+
+    real_run = ingest_module.run
+    ran: list[str] = []
+
+    def spy(con, name, *a, **k):
+        ran.append(name)
+        return real_run(con, name, *a, **k)
+
+    monkeypatch.setattr(ingest_module, "run", spy)
     con = connect(db_path)
     # Two runs whose files overlap and share usage_daily keys, merged incrementally...
     ingest(con, [GOOD / "exports", GOOD / "AWSLogs" / ACCT], batch_bytes=1)
     ingest(con, [GOOD])
+    # (batches on days usage_daily has no rows for are appended, the others merged)
+    assert "ingest/append_usage_daily" in ran and "ingest/merge_usage_daily" in ran
     merged = _rows(con, "SELECT * FROM usage_daily ORDER BY ALL")
     sessions = _rows(con, "SELECT * FROM sessions_daily ORDER BY ALL")
     # ...equal a rebuild from events.
