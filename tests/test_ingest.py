@@ -546,8 +546,20 @@ def test_database_from_before_batch_ids_gets_the_column_and_dedups_against_its_r
 LONG_QUERY = "SELECT count(*) FROM range(3000000000) AS a(i) WHERE hash(i) % 7 = 3"
 
 
+@pytest.fixture
+def sigint_raises():
+    """Ctrl-C as an interactive run gets it: Python's default handler. A process started in
+    the background by a shell without job control inherits SIGINT ignored, and Python
+    keeps that, so these tests set the handler themselves (and put the old one back)."""
+    import signal
+
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
 def test_ctrl_c_interrupts_the_streaming_query_and_is_raised_after_it(
-        db_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        db_path: Path, monkeypatch: pytest.MonkeyPatch, sigint_raises: None) -> None:
     # While insert_delivery runs, Ctrl-C interrupts DuckDB instead of landing in whatever
     # Python frame a DuckDB thread is running; the KeyboardInterrupt comes after.
     import os
@@ -579,7 +591,7 @@ def test_ctrl_c_interrupts_the_streaming_query_and_is_raised_after_it(
 
 
 def test_ctrl_c_during_any_statement_is_a_keyboard_interrupt(
-        db_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        db_path: Path, monkeypatch: pytest.MonkeyPatch, sigint_raises: None) -> None:
     # DuckDB reports it as RuntimeError("Query interrupted"); db.run gives it back as what
     # it was, so every command stops the same way (click: "Aborted!").
     import os
