@@ -240,9 +240,10 @@ def rebuild_aggregates(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     """
     con.execute("BEGIN TRANSACTION")
     try:
-        for name in ("clear_usage_daily", "rebuild_usage_daily",
-                     "clear_sessions_daily", "rebuild_sessions_daily"):
-            run(con, f"ingest/{name}")
+        run(con, "ingest/clear_usage_daily")
+        run(con, "ingest/insert_usage_daily", events="events")
+        run(con, "ingest/clear_sessions_daily")
+        run(con, "ingest/rebuild_sessions_daily")
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
@@ -589,7 +590,7 @@ def _finish_batch(con: duckdb.DuckDBPyConnection, prepared: list[_Prepared], run
                 run(con, "ingest/batch_usage")
                 run(con, "ingest/merge_usage_daily")
             else:
-                run(con, "ingest/append_usage_daily")
+                run(con, "ingest/insert_usage_daily", events="ingest_new")
             run(con, "ingest/batch_sessions")
             run(con, "ingest/merge_sessions_daily")
             counts = {r["file_no"]: r for r in query(con, "ingest/file_counts")}

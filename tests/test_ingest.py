@@ -160,7 +160,7 @@ def test_incremental_merge_equals_rebuild(db_path: Path, monkeypatch: pytest.Mon
     ran: list[str] = []
 
     def spy(con, name, *a, **k):
-        ran.append(name)
+        ran.append(name + "".join(f" {v}" for v in k.values() if isinstance(v, str)))
         return real_run(con, name, *a, **k)
 
     monkeypatch.setattr(ingest_module, "run", spy)
@@ -169,7 +169,7 @@ def test_incremental_merge_equals_rebuild(db_path: Path, monkeypatch: pytest.Mon
     ingest(con, [GOOD / "exports", GOOD / "AWSLogs" / ACCT], batch_bytes=1)
     ingest(con, [GOOD])
     # (batches on days usage_daily has no rows for are appended, the others merged)
-    assert "ingest/append_usage_daily" in ran and "ingest/merge_usage_daily" in ran
+    assert "ingest/insert_usage_daily ingest_new" in ran and "ingest/merge_usage_daily" in ran
     merged = _rows(con, "SELECT * FROM usage_daily ORDER BY ALL")
     sessions = _rows(con, "SELECT * FROM sessions_daily ORDER BY ALL")
     # ...equal a rebuild from events.
