@@ -318,7 +318,8 @@ def main() -> int:
     ap.add_argument("--rounds", type=int, default=1,
                     help="measure gzip -dc and ingest back to back this many times; report the median round")
     ap.add_argument("--resources-only", action="store_true",
-                    help="replace event_touched_resources(_of) by the resources[]-only version (ingest alone)")
+                    help="replace event_touched_resources(_of) by the resources[]-only version and "
+                         "declare that it reads no request (er_reads_request): the ingest stage alone")
     args = ap.parse_args()
 
     # v2: source IPs and STS keys per session (v1, the unnamed corpus of earlier runs, gave
