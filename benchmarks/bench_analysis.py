@@ -11,9 +11,10 @@ so this script fills the aggregated tables directly, with realistic shapes:
   through the real grants stage (``load_authorization_details``), timed separately.
 - usage_daily: 180 days of history, each role active on ~70% of days, calling its
   kind's events on 1..20 resources a day (S3 objects vary most), ~1% denied, a few
-  calls with no mapping rule; rows sum to ``--events`` calls. Some event kinds stop
-  after the first 90 days so "unused" occurs. sessions_daily: 1-3 sessions per active
-  day. The events table stays empty (its sample event ids are a small extra scan).
+  calls with no mapping rule; rows sum to ``--events`` calls (at least one call per
+  row, so a small ``--events`` gives more). Some event kinds stop after the first 90
+  days so "unused" occurs. sessions_daily: 1-3 sessions per active day. The events
+  table stays empty (its sample event ids are a small extra scan).
 
 Prints the row counts, the time of each analysis step and the total.
 
@@ -145,7 +146,8 @@ def authorization_details(n_roles: int) -> dict:
 
 
 def fill_usage(con, n_roles: int, events: int, days: int = 180) -> None:
-    """usage_daily / sessions_daily rows for the roles, scaled so calls sum to ``events``."""
+    """usage_daily / sessions_daily rows for the roles, scaled so calls sum to ``events``
+    (each row has at least one call, so fewer than the rows' natural weights gives more)."""
     con.execute(
         "CREATE OR REPLACE TEMP TABLE bench_specs (kind VARCHAR, src VARCHAR, name VARCHAR, tmpl VARCHAR, "
         "rkind VARCHAR, n INTEGER, half VARCHAR)"

@@ -44,6 +44,8 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 CORPUS_ROOT = HERE / ".corpus"
 RECORDS_PER_FILE = 500
+RSS_SAMPLE_SECONDS = 0.2
+RSS_PARTS = 10  # the ingest's resident set is reported as the peak of each tenth of its run
 ACCOUNT = "123456789012"
 REGIONS = ["us-east-1", "eu-west-1"]
 START = datetime(2026, 1, 1, tzinfo=timezone.utc)
@@ -284,16 +286,38 @@ def _files(root: Path) -> list[str]:
     return sorted(str(p) for p in root.rglob("*.json.gz"))
 
 
-def _run_child(cmd: list[str], stdin_path: Path | None = None,
-               capture: bool = False) -> tuple[float, float, int, subprocess.CompletedProcess | None]:
+def _rss_kib(pid: int) -> int | None:
+    """The current resident set of process ``pid`` in KiB (Linux /proc), or None."""
+    try:
+        with open(f"/proc/{pid}/status") as fh:
+            for line in fh:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError):
+        pass
+    return None
+
+
+def _run_child(cmd: list[str], stdin_path: Path | None = None, capture: bool = False,
+               rss_samples: list[tuple[float, int]] | None = None,
+               ) -> tuple[float, float, int, subprocess.CompletedProcess | None]:
     """Run ``cmd``: (wall seconds, CPU seconds, peak RSS KiB, output when ``capture``). CPU
-    and peak RSS are this child's alone, from wait4() (for xargs, its gzip children's too)."""
+    and peak RSS are this child's alone, from wait4() (for xargs, its gzip children's too).
+    With ``rss_samples``, the child's resident set is also appended to it every
+    ``RSS_SAMPLE_SECONDS`` as (seconds since start, KiB): how memory evolves over the run."""
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err, \
             open(stdin_path or os.devnull, "rb") as stdin:
         start = time.perf_counter()
         child = subprocess.Popen(cmd, stdin=stdin, stdout=out if capture else subprocess.DEVNULL,
                                  stderr=err if capture else None)
-        _pid, status, usage = os.wait4(child.pid, 0)
+        while True:
+            pid, status, usage = os.wait4(child.pid, 0 if rss_samples is None else os.WNOHANG)
+            if pid:
+                break
+            rss = _rss_kib(child.pid)
+            if rss is not None:
+                rss_samples.append((time.perf_counter() - start, rss))
+            time.sleep(RSS_SAMPLE_SECONDS)
         wall = time.perf_counter() - start
         child.returncode = os.waitstatus_to_exitcode(status)
         if not capture and child.returncode != 0:
@@ -304,6 +328,15 @@ def _run_child(cmd: list[str], stdin_path: Path | None = None,
             err.seek(0)
             done = subprocess.CompletedProcess(cmd, child.returncode, out.read().decode(), err.read().decode())
     return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss, done
+
+
+def _rss_profile(samples: list[tuple[float, int]], wall: float, parts: int = RSS_PARTS) -> str:
+    """The largest sampled RSS (MiB) in each of ``parts`` equal slices of the run's time."""
+    peaks: list[int | None] = [None] * parts
+    for t, kib in samples:
+        i = min(int(t / wall * parts), parts - 1)
+        peaks[i] = max(peaks[i] or 0, kib)
+    return " ".join("-" if k is None else f"{k / 1024:.0f}" for k in peaks)
 
 
 def main() -> int:
@@ -355,7 +388,8 @@ def main() -> int:
         t_gzip, gzip_cpu, _rss, _ = _run_child(["xargs", "-0", "gzip", "-dc"], listing)
         shutil.rmtree(db.parent, ignore_errors=True)  # a fresh database every round
         db.parent.mkdir()
-        t_ingest, ingest_cpu, peak_kib, proc = _run_child(cmd, capture=True)
+        samples: list[tuple[float, int]] = []
+        t_ingest, ingest_cpu, peak_kib, proc = _run_child(cmd, capture=True, rss_samples=samples)
         if proc.returncode not in (0, 3):
             print(proc.stderr, file=sys.stderr)
             return 1
@@ -363,6 +397,9 @@ def main() -> int:
         print(f"round {n}: gzip -dc {t_gzip:6.2f} s (CPU {gzip_cpu:5.2f} s)  ingest {t_ingest:6.2f} s "
               f"(CPU {ingest_cpu:5.2f} s)  ratio {t_ingest / t_gzip:4.2f}x  peak RSS {peak_kib / 1024:5.0f} MiB",
               flush=True)
+        # Memory must stay flat as input grows: the peak of each tenth of the run (files
+        # are read at a steady rate) shows whether it levels off or keeps climbing.
+        print(f"         RSS by tenth of the run (MiB): {_rss_profile(samples, t_ingest)}", flush=True)
     summary = json.loads(proc.stdout)
     db_mb = db.stat().st_size / 1e6
     import duckdb  # the project's own dependency; imported late so generating needs nothing
