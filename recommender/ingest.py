@@ -73,6 +73,8 @@ BATCH_BYTES = 2048 * 1024 * 1024
 DOCUMENTS_BYTES = 512 * 1024 * 1024
 BATCH_FILES = 5000
 GZIP_RATIO = 10
+# DuckDB memory that may stay cached from one batch to the next (sql/ingest/release_cache.sql).
+CACHE_KEPT_BETWEEN_BATCHES = "64MB"
 # Largest single JSON document DuckDB reads (an S3 delivery object is one document).
 # DuckDB sizes its read buffers by it, per thread, inside the memory limit, so it stays
 # modest; a bigger file fails the fast path and is read by the tolerant path record by
@@ -219,6 +221,8 @@ def ingest(
             for fr in results:
                 result.add(fr)
             batch_id += 1
+            if pending:
+                _release_cache(con)
     finally:
         if ordered:
             run(con, "ingest/ordered_inserts")
@@ -606,6 +610,16 @@ def _finish_batch(con: duckdb.DuckDBPyConnection, prepared: list[_Prepared], run
     finally:
         _drop_temps(con)
     return results
+
+
+def _release_cache(con: duckdb.DuckDBPyConnection) -> None:
+    """Drop what DuckDB caches of earlier batches, so memory stays flat as the tables grow
+    (see release_cache.sql), then give the next batch the ingest's memory limit again."""
+    try:
+        run(con, "ingest/release_cache", {"limit": CACHE_KEPT_BETWEEN_BATCHES})
+    except RecommenderError:
+        pass  # more is pinned than that: nothing was evicted, and the limit did not change
+    run(con, "ingest/memory_limit")
 
 
 def _discard_batch(con: duckdb.DuckDBPyConnection, batch_id: int) -> None:

@@ -17,6 +17,7 @@ from recommender.db import connect
 from recommender.errors import LogFormatError
 from recommender.ingest import ingest, rebuild_aggregates
 
+REPO = Path(__file__).resolve().parent.parent
 FIX = Path(__file__).resolve().parent / "fixtures" / "ingest"
 GOOD, BAD, SKIP = FIX / "good", FIX / "bad", FIX / "skip"
 ACCT = "111122223333"
@@ -151,6 +152,56 @@ def test_changed_file_is_read_again_and_deduplicated(tmp_path: Path, db_path: Pa
     assert (second.records, second.stored, second.duplicates) == (3, 0, 3)
     assert _rows(con, "SELECT count(*) FROM events")[0][0] == first.stored
     assert _rows(con, "SELECT sum(calls) FROM usage_daily") == usage
+
+
+def test_batches_start_without_the_cache_of_earlier_ones(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Memory stays flat as the tables grow: what DuckDB caches of events and usage_daily
+    in one batch is evicted before the next (release_cache.sql), and each batch gets the
+    ingest's whole memory limit back."""
+    import recommender.ingest as ingest_module
+
+    real_run = ingest_module.run
+    real_release = ingest_module._release_cache
+    # sample_logs is small: keep 1 MB instead of 64 MB so that evicting shows.
+    monkeypatch.setattr(ingest_module, "CACHE_KEPT_BETWEEN_BATCHES", "1MB")
+
+    def batch_starts(release: bool) -> list[tuple[int, str]]:
+        """(KiB of table blocks cached, memory limit) as each batch starts."""
+        seen: list[tuple[int, str]] = []
+
+        def spy(con, name, *a, **k):
+            if name == "ingest/create_stage":
+                seen.append(con.cursor().execute(
+                    "SELECT coalesce(sum(memory_usage_bytes) FILTER (tag = 'BASE_TABLE'), 0) >> 10, "
+                    "current_setting('memory_limit') FROM duckdb_memory()").fetchone())
+            return real_run(con, name, *a, **k)
+
+        monkeypatch.setattr(ingest_module, "run", spy)
+        monkeypatch.setattr(ingest_module, "_release_cache", real_release if release else (lambda con: None))
+        con = connect(tmp_path / f"release-{release}.duckdb")
+        result = ingest(con, [REPO / "sample_logs"], batch_bytes=3_000_000)
+        assert result.stored == result.records > 0
+        con.close()
+        return seen
+
+    kept, grown = batch_starts(release=True), batch_starts(release=False)
+    assert len(kept) == len(grown) >= 8
+    # Without the release the cache grows from batch to batch (it would up to the whole
+    # limit); with it, a batch starts with at most about what may stay.
+    assert max(k for k, _ in grown) > 3 * 1024
+    assert max(k for k, _ in kept) <= 1536
+    # Every batch has the ingest's limit (1GB) back.
+    assert {limit for _, limit in kept} == {"953.6 MiB"}
+
+
+def test_a_refused_cache_release_changes_nothing(db_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import recommender.ingest as ingest_module
+
+    monkeypatch.setattr(ingest_module, "CACHE_KEPT_BETWEEN_BATCHES", "no such size")
+    con = connect(db_path)
+    result = ingest(con, [GOOD / "AWSLogs" / ACCT], batch_bytes=1)
+    assert result.files > 1 and result.stored > 0 and result.reconciled
+    assert con.execute("SELECT current_setting('memory_limit')").fetchone()[0] == "953.6 MiB"  # 1GB
 
 
 def test_incremental_merge_equals_rebuild(db_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
