@@ -618,7 +618,7 @@ def _release_cache(con: duckdb.DuckDBPyConnection) -> None:
     try:
         run(con, "ingest/release_cache", {"limit": CACHE_KEPT_BETWEEN_BATCHES})
     except RecommenderError:
-        pass  # more is pinned than that: nothing was evicted, and the limit did not change
+        pass  # DuckDB refused the lower limit (more is pinned): the batch runs as before
     run(con, "ingest/memory_limit")
 
 

@@ -1,11 +1,11 @@
 -- Between batches: evict the table blocks DuckDB's buffer manager still caches from earlier
 -- batches. Each batch reads more of the growing tables (dedup over events, MERGE into
 -- usage_daily), and the cache of those blocks would otherwise grow batch after batch up to
--- the whole memory limit, taking peak RSS with it: at 10 million events 1.2-1.3 GiB and still
--- rising, against 0.9 GiB with this (docs/benchmarks.md). Lowering the limit evicts unpinned
--- blocks down to it; ingest then sets memory_limit.sql's limit again, so every batch has
--- the same room. Blocks already in the database file are dropped without writing; a full
--- batch's commit checkpoints, so that is all of them at scale (rows of small batches not
--- yet checkpointed are spilled to a temp file instead). $limit: what may stay cached
--- (ingest.CACHE_KEPT_BETWEEN_BATCHES).
+-- the whole memory limit, taking peak RSS with it: 1.3 GiB from ~7 million events on,
+-- against under 1 GiB at 20 million with this (docs/benchmarks.md). Lowering the limit
+-- evicts unpinned blocks down to it; ingest then sets memory_limit.sql's limit again, so
+-- every batch has the same room. Blocks already in the database file are dropped without
+-- writing; a full batch's commit checkpoints, so that is all of them at scale (rows of
+-- small batches not yet checkpointed are spilled to a temp file instead). $limit: what may
+-- stay cached (ingest.CACHE_KEPT_BETWEEN_BATCHES).
 SET memory_limit = $limit;
