@@ -12,7 +12,9 @@ within 1.5x the wall time of `gzip -dc` over the same files, and peak RSS under
 2. warms the page cache, then times `gzip -dc` over every file (the baseline,
    measured in the same run);
 3. runs `python -m recommender ingest` on the corpus into a fresh database in a
-   subprocess, timing it and reading its CPU time and peak RSS from ``wait4()``;
+   subprocess, timing it and reading its CPU time and peak RSS from ``wait4()``, and
+   sampling its resident set every 0.2 s (printed as the peak of each tenth of the
+   run, which shows whether memory levels off as input grows);
 4. prints events/s, MB/s (uncompressed), the ratio to `gzip -dc` and peak RSS.
 
 Usage::
