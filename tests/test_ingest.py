@@ -13,11 +13,11 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from recommender.db import connect
+from recommender.db import connect, run
 from recommender.errors import LogFormatError
 from recommender.ingest import ingest, rebuild_aggregates
 
-REPO = Path(__file__).resolve().parent.parent
+SAMPLE_LOGS = Path(__file__).resolve().parent.parent / "sample_logs"
 FIX = Path(__file__).resolve().parent / "fixtures" / "ingest"
 GOOD, BAD, SKIP = FIX / "good", FIX / "bad", FIX / "skip"
 ACCT = "111122223333"
@@ -156,8 +156,6 @@ def test_changed_file_is_read_again_and_deduplicated(tmp_path: Path, db_path: Pa
 
 def _ingest_memory_limit() -> str:
     """memory_limit as DuckDB shows it once sql/ingest/memory_limit.sql has run."""
-    from recommender.db import run
-
     con = duckdb.connect()
     run(con, "ingest/memory_limit")
     return con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
@@ -188,7 +186,7 @@ def test_batches_start_without_the_cache_of_earlier_ones(tmp_path: Path, monkeyp
         monkeypatch.setattr(ingest_module, "run", spy)
         monkeypatch.setattr(ingest_module, "_release_cache", real_release if release else (lambda con: None))
         con = connect(tmp_path / f"release-{release}.duckdb")
-        result = ingest(con, [REPO / "sample_logs"], batch_bytes=3_000_000)
+        result = ingest(con, [SAMPLE_LOGS], batch_bytes=3_000_000)
         assert result.stored == result.records > 0
         con.close()
         return seen
@@ -628,7 +626,6 @@ def test_ctrl_c_interrupts_the_streaming_query_and_is_raised_after_it(
     import time
 
     import recommender.db as db_module
-    from recommender.db import run
     from recommender.ingest import _ctrl_c_interrupts
 
     con = connect(db_path)
@@ -659,7 +656,6 @@ def test_ctrl_c_during_any_statement_is_a_keyboard_interrupt(
     import threading
 
     import recommender.db as db_module
-    from recommender.db import run
 
     con = connect(db_path)
     monkeypatch.setattr(db_module, "render_sql", lambda name, **idents: LONG_QUERY)
