@@ -211,6 +211,7 @@ def connect(path: str | Path = DEFAULT_DB, *, read_only: bool = False) -> duckdb
     except duckdb.Error as e:
         raise RecommenderError(f"cannot open database {path}: {e}") from e
     run(con, "common/storage_settings")
+    run(con, "common/time_zone")
     if not read_only:
         ensure_schema(con)
         # Rows of an ingest killed mid-batch (events.batch_id above the last committed

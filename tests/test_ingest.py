@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -662,3 +663,20 @@ def test_ctrl_c_during_any_statement_is_a_keyboard_interrupt(
     threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGINT)).start()
     with pytest.raises(KeyboardInterrupt):
         run(con, "anything")
+
+
+def test_times_without_a_zone_are_utc_whatever_the_machine_zone(tmp_path: Path, db_path: Path) -> None:
+    records = _renumbered(_delivery_records()[:3], "tz")
+    records[0]["eventTime"] = "2022-11-21 18:06:52"        # no zone: UTC
+    records[1]["eventTime"] = "2022-11-21T18:06:52+02:00"  # an offset: converted to UTC
+    records[2]["eventTime"] = "2022-11-21T18:06:52Z"
+    path = tmp_path / "records.json"
+    path.write_text(json.dumps(records), encoding="utf-8")
+    # A fresh process, so that DuckDB takes the machine's zone from TZ as it would there.
+    env = {**os.environ, "TZ": "America/New_York"}
+    subprocess.run([sys.executable, "-m", "recommender", "ingest", str(path), "--db", str(db_path)],
+                   env=env, check=True, capture_output=True)
+    with duckdb.connect(str(db_path), read_only=True) as con:
+        got = _rows(con, "SELECT event_id, CAST(event_time AS VARCHAR) FROM events ORDER BY event_id")
+    assert got == [("tz-0000", "2022-11-21 18:06:52"), ("tz-0001", "2022-11-21 16:06:52"),
+                   ("tz-0002", "2022-11-21 18:06:52")]

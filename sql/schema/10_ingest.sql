@@ -174,7 +174,8 @@ END;
 
 -- When a record happened: eventTime, or "@timestamp" for Logstash-processed records
 -- without one; the usual CloudTrail form is tried first (cheap), any ISO 8601 offset form
--- after. NULL when it is not a timestamp (the record is rejected).
+-- after; a time without a zone is UTC (connections run in UTC: common/time_zone.sql).
+-- NULL when it is not a timestamp (the record is rejected).
 CREATE OR REPLACE MACRO cloudtrail_time_text(r) AS coalesce(r.eventTime, r."@timestamp");
 
 CREATE OR REPLACE MACRO cloudtrail_event_time(r) AS
