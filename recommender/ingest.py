@@ -726,61 +726,89 @@ def _marker(reason: str, snippet: str) -> str:
 
 
 def _recover_lines(text: str) -> list[str] | None:
-    """Per-line recovery for JSON Lines; None when the text does not look like lines."""
+    """Per-line recovery for JSON Lines; None when the text does not look like lines: fewer
+    than two, or fewer than half of them valid JSON on their own (a pretty-printed document
+    has almost none). A damaged line keeps the complete records it holds."""
     lines = text.splitlines()
     nonblank = [ln for ln in lines if ln.strip()]
     if len(nonblank) < 2:
         return None
-    try:
-        json.loads(nonblank[0])
-    except ValueError:
+    parsed: dict[int, Any] = {}
+    for number, line in enumerate(lines, start=1):
+        if line.strip():
+            try:
+                parsed[number] = json.loads(line)
+            except ValueError:
+                pass
+    if 2 * len(parsed) < len(nonblank):
         return None
     out = []
     for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            out.append(json.dumps(json.loads(line)))
-        except json.JSONDecodeError as e:
-            out.append(_marker(f"line {number}: invalid JSON ({e.msg})", line))
+        if number in parsed:
+            out.append(json.dumps(parsed[number]))
+        elif line.strip():
+            out.extend(_recover_document(line, where=f"line {number}: "))
     return out
 
 
-def _recover_document(text: str) -> list[str]:
-    """Recover the complete elements of a truncated or damaged single JSON document."""
+_CONTAINER_START = re.compile(r'\s*(?:\{\s*"(?:Records|Events)"\s*:\s*)?\[')
+
+
+def _recover_document(text: str, where: str = "") -> list[str]:
+    """Recover the complete records of truncated or damaged JSON: one document or several
+    written one after another. A container's (``{"Records": [...]}``, ``{"Events": [...]}``
+    or a bare array's) complete elements are kept one by one; any other document is kept
+    whole. The first part that is not valid JSON becomes one reject marker (``where`` says
+    where in the file, for a line) and ends the recovery."""
     decoder = json.JSONDecoder()
-    m = re.match(r'\s*\{\s*"(Records|Events)"\s*:\s*\[', text) or re.match(r"\s*\[", text)
-    if m is None:
-        try:
-            doc, end = decoder.raw_decode(text.lstrip())
-            return [json.dumps(doc), _marker("unexpected data after the JSON document",
-                                             text.lstrip()[end:])]
-        except json.JSONDecodeError as e:
-            return [_marker(f"not valid JSON ({e.msg} at byte {e.pos})", text)]
     out: list[str] = []
-    pos = m.end()
+    pos = 0
+    documents = 0  # complete top-level documents before pos
 
     def skip_ws(at: int) -> int:
         while at < len(text) and text[at].isspace():
             at += 1
         return at
 
-    while True:
-        pos = skip_ws(pos)
-        if text.startswith("]", pos):
-            return out
-        try:
-            elem, pos = decoder.raw_decode(text, pos)
-        except json.JSONDecodeError as e:
-            return out + [_marker(f"invalid JSON at byte {e.pos} ({e.msg}); file truncated or damaged",
-                                  text[e.pos:])]
-        out.append(json.dumps(elem))
-        pos = skip_ws(pos)
-        if text.startswith(",", pos):
+    def damaged(at: int, what: str) -> list[str]:
+        after = f" after {documents} complete JSON document(s)" if documents else ""
+        of_line = " of the line" if where else ""
+        return out + [_marker(f"{where}invalid JSON at byte {at}{of_line}{after} ({what}); "
+                              "file truncated or damaged", text[at:])]
+
+    while (pos := skip_ws(pos)) < len(text):
+        m = _CONTAINER_START.match(text, pos)
+        if m is None:
+            try:
+                doc, pos = decoder.raw_decode(text, pos)
+            except json.JSONDecodeError as e:
+                if not out and e.pos == pos:
+                    return [_marker(f"{where}not valid JSON ({e.msg} at byte {e.pos})", text)]
+                return damaged(e.pos, e.msg)
+            out.append(json.dumps(doc))
+            documents += 1
+            continue
+        in_object = text[skip_ws(pos)] == "{"
+        pos = m.end()
+        while not text.startswith("]", pos := skip_ws(pos)):
+            try:
+                elem, pos = decoder.raw_decode(text, pos)
+            except json.JSONDecodeError as e:
+                return damaged(e.pos, e.msg)
+            out.append(json.dumps(elem))
+            pos = skip_ws(pos)
+            if text.startswith(",", pos):
+                pos += 1
+            elif not text.startswith("]", pos):
+                return damaged(pos, "expected ',' or ']'")
+        pos += 1
+        if in_object:
+            pos = skip_ws(pos)
+            if not text.startswith("}", pos):
+                return damaged(pos, "expected '}'")
             pos += 1
-        elif not text.startswith("]", pos):
-            return out + [_marker(f"invalid JSON at byte {pos} (expected ',' or ']'); file truncated "
-                                  "or damaged", text[pos:])]
+        documents += 1
+    return out
 
 
 def _recover(p: _Prepared, tmp: Path) -> None:

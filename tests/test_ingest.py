@@ -680,3 +680,36 @@ def test_times_without_a_zone_are_utc_whatever_the_machine_zone(tmp_path: Path, 
         got = _rows(con, "SELECT event_id, CAST(event_time AS VARCHAR) FROM events ORDER BY event_id")
     assert got == [("tz-0000", "2022-11-21 18:06:52"), ("tz-0001", "2022-11-21 16:06:52"),
                    ("tz-0002", "2022-11-21 18:06:52")]
+
+
+def _compact(value: object) -> str:
+    return json.dumps(value, separators=(",", ":"))
+
+
+@pytest.mark.parametrize("name, text, stored, reason", [
+    # JSON Lines whose first line is damaged: the other lines are still lines.
+    ("first-line.jsonl", lambda d: "{\"eventVersion\": \"1.08\", \"eventID\n" + "\n".join(map(_compact, d[:3])),
+     ["rc-0000", "rc-0001", "rc-0002"], (0, "line 1: invalid JSON at byte")),
+    # A damaged line keeps the complete records before the damage.
+    ("damaged-line.jsonl", lambda d: _compact(d[0]) + "\n" + _compact({"Records": d[1:3]})[:-40] + "\n",
+     ["rc-0000", "rc-0001"], (2, "line 2: invalid JSON at byte")),
+    # Two delivery objects on one line, the second cut short.
+    ("two-documents.json", lambda d: _compact({"Records": d[:1]}) + _compact({"Records": d[1:3]})[:-40],
+     ["rc-0000", "rc-0001"], (2, "invalid JSON at byte")),
+    # Data after a complete delivery object.
+    ("trailing-data.json", lambda d: _compact({"Records": d[:2]}) + " garbage",
+     ["rc-0000", "rc-0001"], (2, "invalid JSON at byte")),
+], ids=["first-line", "damaged-line", "two-documents", "trailing-data"])
+def test_damaged_files_keep_every_complete_record(tmp_path: Path, db_path: Path, name, text, stored,
+                                                  reason) -> None:
+    path = tmp_path / name
+    path.write_text(text(_renumbered(_delivery_records()[:3], "rc")), encoding="utf-8")
+    con = connect(db_path)
+    result = ingest(con, [path])
+    _reconciles(result)
+    assert sorted(r[0] for r in _rows(con, "SELECT event_id FROM events")) == stored
+    rejects = _rows(con, "SELECT record_index, reason FROM rejects")
+    assert len(rejects) == result.rejected == 1
+    assert rejects[0][0] == reason[0] and rejects[0][1].startswith(reason[1]), rejects
+    if name in ("two-documents.json", "trailing-data.json"):
+        assert "after 1 complete JSON document(s)" in rejects[0][1]
