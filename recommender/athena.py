@@ -37,7 +37,7 @@ from typing import Any
 
 import duckdb
 
-from recommender.db import query, render_sql, run, utcnow
+from recommender.db import query, render_sql, run, transaction, utcnow
 from recommender.errors import AwsAccessError, ConfigError, RecommenderError
 
 USAGE_COLUMNS = ("principal_arn", "account_id", "event_source", "event_name", "outcome", "day",
@@ -330,17 +330,12 @@ def athena_ingest(
         d = _day(r["day"])
         if d in per_day:
             per_day[d] += int(r["calls"] or 0)
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         result.usage_rows, result.session_rows = load_groups(con, usage, fetched["session_groups"])
         run(con, "athena/record_days", {
             "uris": [prefix + d.isoformat() for d in todo], "records": [per_day[d] for d in todo],
             "ingested_at": utcnow(),
         })
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
     result.days = [d.isoformat() for d in todo]
     result.groups = len(usage)
     result.calls = sum(per_day.values())

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from functools import lru_cache
 from importlib import resources
@@ -175,6 +177,19 @@ def _recorded_fingerprint(con: duckdb.DuckDBPyConnection) -> str | None:
     return rows[0]["fingerprint"] if rows else None
 
 
+@contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """Run the block in one transaction: committed if it completes, rolled back on any
+    exception (Ctrl-C included), which is raised again."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+
+
 def ensure_schema(con: duckdb.DuckDBPyConnection, *, force: bool = False) -> None:
     """Create every stage's tables and macros that do not exist yet (idempotent).
 
@@ -185,18 +200,13 @@ def ensure_schema(con: duckdb.DuckDBPyConnection, *, force: bool = False) -> Non
         return
     # One transaction: all or nothing, and one commit to disk instead of one per statement
     # (~0.05 s less on a new database).
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         for name in sql_names("schema"):
             try:
                 con.execute(load_sql(name))
             except duckdb.Error as e:
                 raise RecommenderError(f"schema step {name!r} failed: {e}") from e
         run(con, "common/record_schema_fingerprint", {"fingerprint": fingerprint, "applied_at": utcnow()})
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
 
 
 def connect(path: str | Path = DEFAULT_DB, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:

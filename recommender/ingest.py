@@ -56,7 +56,7 @@ import duckdb
 import pyarrow as pa
 from isal import isal_zlib
 
-from recommender.db import query, run, utcnow
+from recommender.db import query, run, transaction, utcnow
 from recommender.errors import LogFormatError, RecommenderError
 from recommender.sources import GZIP_MAGIC, SourceFile, local_files
 
@@ -242,16 +242,11 @@ def rebuild_aggregates(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     Needed after the resource macro (``event_touched_resources``) or the outcome
     rules change; a normal ingest keeps both tables up to date incrementally.
     """
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         run(con, "ingest/clear_usage_daily")
         run(con, "ingest/insert_usage_daily", events="events")
         run(con, "ingest/clear_sessions_daily")
         run(con, "ingest/rebuild_sessions_daily")
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
     return {k: int(v) for k, v in query(con, "ingest/aggregate_counts")[0].items()}
 
 
@@ -580,8 +575,7 @@ def _finish_batch(con: duckdb.DuckDBPyConnection, prepared: list[_Prepared], run
                                      "rerun without --strict to keep the good records and list every "
                                      "reject in the rejects table")
         batch = {"batch_id": batch_id}
-        con.execute("BEGIN TRANSACTION")
-        try:
+        with transaction(con):
             run(con, "ingest/insert_rejects", {"run_id": run_id})
             span = query(con, "ingest/batch_time_span", batch)[0]
             run(con, "ingest/batch_duplicates", {**span, **batch})
@@ -603,10 +597,6 @@ def _finish_batch(con: duckdb.DuckDBPyConnection, prepared: list[_Prepared], run
             run(con, "ingest/record_batch", {**batch, "run_id": run_id, "files": len(results),
                                              "stored": sum(r.stored for r in results),
                                              "committed_at": utcnow()})
-            con.execute("COMMIT")
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
     finally:
         _drop_temps(con)
     return results

@@ -409,8 +409,7 @@ def refresh_rules(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
     the built-in rules name) and (re)create the views ``observed_actions`` and
     ``unmapped_calls``. Returns counts, for the CLI and for tests."""
     load_static(con)  # may load the catalog in its own transaction
-    con.execute("BEGIN")
-    try:
+    with db.transaction(con):
         # The views read ingest's tables; a database without them gets the rules only.
         has_usage = _table_exists(con, "usage_daily") and _table_exists(con, "events")
         db.run(con, "mapping/stage_pairs_usage" if has_usage else "mapping/stage_pairs_builtin")
@@ -427,10 +426,6 @@ def refresh_rules(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
             db.run(con, "mapping/create_observed_actions")
             db.run(con, "mapping/create_pair_calls")
             db.run(con, "mapping/create_unmapped_calls")
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
     summary: dict[str, Any] = {
         "rules": con.execute("SELECT count(*) FROM event_action_rules").fetchone()[0],  # type: ignore[index]
         "pairs": con.execute(

@@ -28,7 +28,7 @@ from typing import Any, Callable
 
 import duckdb
 
-from recommender.db import connect, query, run, utcnow
+from recommender.db import connect, query, run, transaction, utcnow
 from recommender.errors import (
     EXIT_ERROR,
     EXIT_INVARIANT,
@@ -565,14 +565,9 @@ def prune(con: duckdb.DuckDBPyConnection, keep_days: int, *, as_of: date | None 
     if dry_run or not (result.events or result.rejects):
         result.db_bytes_after = result.db_bytes_before
         return result
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         run(con, "runs/prune_events", {"cutoff": cutoff})
         run(con, "runs/prune_rejects", {"cutoff": cutoff})
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
     run(con, "runs/vacuum")
     run(con, "runs/allow_vacuum")
     run(con, "runs/checkpoint")

@@ -77,3 +77,20 @@ def test_the_fingerprint_follows_the_schema_files(monkeypatch):
         assert db.schema_fingerprint() != before
     finally:
         db.schema_fingerprint.cache_clear()
+
+
+# Exception types, not instances: an instance made at collection lives until exit, and once
+# raised its traceback would keep this test's connection alive with it.
+@pytest.mark.parametrize("error", [RuntimeError, KeyboardInterrupt])
+def test_transaction_rolls_back_on_any_exception_and_commits_otherwise(db_path, error):
+    con = duckdb.connect(str(db_path))
+    con.execute("CREATE TABLE t (x INTEGER)")
+    with pytest.raises(error):
+        with db.transaction(con):
+            con.execute("INSERT INTO t VALUES (1)")
+            raise error("statement failed")
+    assert con.execute("SELECT count(*) FROM t").fetchone()[0] == 0
+    with db.transaction(con):
+        con.execute("INSERT INTO t VALUES (2)")
+    con.close()
+    assert duckdb.connect(str(db_path)).execute("SELECT x FROM t").fetchall() == [(2,)]
