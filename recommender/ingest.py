@@ -25,7 +25,8 @@ Why it is shaped this way:
 * **Nothing lost.** A file that cannot be read as a whole (corrupt or truncated gzip,
   truncated or invalid JSON, bytes that are not UTF-8) is re-read by a tolerant Python
   path that keeps every record it can recover and turns the unreadable part into one
-  reject with its reason. A whole unreadable file or tail counts as one rejected
+  reject with its reason. Bytes that are not UTF-8 are not an unreadable part: they
+  become U+FFFD and their record is kept. A whole unreadable file or tail counts as one rejected
   record, so every file reconciles: ``records = stored + duplicates + rejected``.
   Digest files, Insight events and JSON that is not CloudTrail are *skipped* with a
   reason (not rejected).
@@ -563,8 +564,9 @@ def _finish_batch(con: duckdb.DuckDBPyConnection, prepared: list[_Prepared], run
             run(con, "ingest/extract_rows", {"ingested_at": now})
         not_ct = query(con, "ingest/non_cloudtrail_files")
         for row in not_ct:
-            skipped[row["file_no"]] = (f"not CloudTrail: none of its {row['values_read']} JSON value(s) "
-                                       "has eventVersion, eventTime, eventID or userIdentity")
+            skipped[row["file_no"]] = row["same_skip"] or (
+                f"not CloudTrail: none of its {row['values_read']} JSON value(s) "
+                "has eventVersion, eventTime, eventID or userIdentity")
         if not_ct:
             run(con, "ingest/delete_rows_files", {"file_nos": [r["file_no"] for r in not_ct]})
         if strict:

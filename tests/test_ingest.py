@@ -727,3 +727,15 @@ def test_an_id_already_stored_is_a_duplicate_whatever_its_time(tmp_path: Path, d
     _reconciles(result)
     assert (result.stored, result.duplicates) == (0, 2)
     assert _rows(con, "SELECT count(*), count(DISTINCT event_id) FROM events") == [(2, 2)]
+
+
+def test_eventbridge_events_from_another_source_are_skipped_with_their_own_reason(
+        tmp_path: Path, db_path: Path) -> None:
+    envelope = {"version": "0", "detail-type": "EC2 Instance State-change Notification",
+                "source": "aws.ec2", "detail": {"state": "running"}}
+    path = tmp_path / "ec2-events.jsonl"
+    path.write_text(f"{json.dumps(envelope)}\n{json.dumps(envelope)}\n", encoding="utf-8")
+    result = ingest(connect(db_path), [path])
+    assert (result.skipped_files, result.records, result.rejected) == (1, 0, 0)
+    assert result.file_results[0].reason == ("EventBridge event that is not from CloudTrail: "
+                                             "EC2 Instance State-change Notification")
