@@ -224,17 +224,29 @@ def ingest(
             batch_id += 1
             if pending:
                 _release_cache(con)
+    except BaseException as e:
+        reason = "interrupted" if isinstance(e, KeyboardInterrupt) else str(e) or type(e).__name__
+        try:
+            _finish_run(con, result, f"failed: {reason}")
+        except RecommenderError:
+            pass  # the error being raised says more than this one
+        raise
     finally:
         if ordered:
             run(con, "ingest/ordered_inserts")
 
     result.seconds = time.perf_counter() - started
+    _finish_run(con, result, "ok")
+    return result
+
+
+def _finish_run(con: duckdb.DuckDBPyConnection, result: IngestResult, status: str) -> None:
+    """Record how the run ended, with the totals of the batches it committed."""
     run(con, "ingest/finish_run", {
-        "run_id": result.run_id, "finished_at": utcnow(), "files": result.files,
+        "run_id": result.run_id, "finished_at": utcnow(), "status": status[:1000], "files": result.files,
         "records": result.records, "stored": result.stored, "duplicates": result.duplicates,
         "rejected": result.rejected, "skipped_files": result.skipped_files,
     })
-    return result
 
 
 def rebuild_aggregates(con: duckdb.DuckDBPyConnection) -> dict[str, int]:

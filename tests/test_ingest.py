@@ -295,6 +295,9 @@ def test_strict_makes_a_reject_fatal(db_path: Path) -> None:
         ingest(con, [bad], strict=True)
     assert _rows(con, "SELECT count(*) FROM events")[0][0] == 0
     assert _rows(con, "SELECT count(*) FROM ingest_files")[0][0] == 0
+    [(finished, status, files)] = _rows(con, "SELECT finished_at, status, files FROM ingest_runs")
+    assert finished is not None and files == 0
+    assert status.startswith("failed: --strict: rejected") and "MissingFields01.json record 0" in status
 
 
 def test_missing_path_is_an_error(db_path: Path, tmp_path: Path) -> None:
@@ -484,9 +487,13 @@ def test_failed_direct_insert_fails_the_run_and_keeps_earlier_batches(
         ingest(con, [tmp_path], batch_bytes=1)  # one file per batch
     assert _rows(con, "SELECT count(*) FROM ingest_batches")[0][0] == 1
     assert _rows(con, "SELECT count(*) FROM events")[0][0] == per_file
+    # The run is closed with what it committed, and why it stopped.
+    assert _rows(con, "SELECT status, files, stored FROM ingest_runs") == [
+        ("failed: simulated failure of the direct insert", 1, per_file)]
     monkeypatch.setattr(ingest_module, "run", real_run)
     rest = ingest(con, [tmp_path])
     assert rest.unchanged_files == 1 and rest.stored == 2 * per_file and rest.duplicates == 0
+    assert _rows(con, "SELECT status FROM ingest_runs WHERE run_id = ?", rest.run_id) == [("ok",)]
 
 
 def test_ctrl_c_while_reading_stops_the_run_and_takes_back_its_batch(
@@ -512,6 +519,7 @@ def test_ctrl_c_while_reading_stops_the_run_and_takes_back_its_batch(
     assert len(prepared) == 3
     assert _rows(con, "SELECT count(*) FROM events")[0][0] == 0
     assert _rows(con, "SELECT count(*) FROM ingest_files")[0][0] == 0
+    assert _rows(con, "SELECT status FROM ingest_runs") == [("failed: interrupted",)]
 
 
 def test_duplicates_across_paths_keep_the_first_file(tmp_path: Path, db_path: Path) -> None:

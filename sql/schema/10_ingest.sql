@@ -118,6 +118,11 @@ CREATE TABLE IF NOT EXISTS ingest_runs (
     skipped_files BIGINT
 );
 
+-- How each run ended: 'ok', or 'failed: <reason>' for a run stopped by an error, --strict
+-- or Ctrl-C (its totals are those of the batches it committed before). NULL while it runs,
+-- and on runs from before the column.
+ALTER TABLE ingest_runs ADD COLUMN IF NOT EXISTS status VARCHAR;
+
 -- The fields ingest reads from a CloudTrail record, as a json_transform structure: only
 -- those the events columns and validation use (each field costs parse time on every
 -- record). Missing keys become NULL; nested objects read as VARCHAR keep their JSON text.
