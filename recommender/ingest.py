@@ -29,7 +29,8 @@ Why it is shaped this way:
   become U+FFFD and their record is kept. A whole unreadable file or tail counts as one rejected
   record, so every file reconciles: ``records = stored + duplicates + rejected``.
   Digest files, Insight events and JSON that is not CloudTrail are *skipped* with a
-  reason (not rejected).
+  reason (not rejected). A file or folder that cannot be read at all (permissions, gone)
+  is recorded as *failed*, without stopping the run, and read again by the next one.
 * **Incremental.** ``ingest_files`` remembers size and mtime (or etag); a second
   run over the same tree reads only new or changed files, and ``event_id`` dedup
   makes re-reading harmless anyway.
@@ -93,7 +94,7 @@ class FileResult:
     """What one file contributed; ``records = stored + duplicates + rejected``."""
 
     uri: str
-    status: str  # ok | rejections | skipped | unchanged
+    status: str  # ok | rejections | skipped | failed | unchanged
     records: int = 0
     stored: int = 0
     duplicates: int = 0
@@ -115,6 +116,7 @@ class IngestResult:
     rejected: int = 0
     skipped_files: int = 0
     skipped_records: int = 0
+    failed_files: int = 0
     seconds: float = 0.0
     file_results: list[FileResult] = field(default_factory=list)
 
@@ -135,6 +137,8 @@ class IngestResult:
         self.skipped_records += fr.skipped_records
         if fr.status == "skipped":
             self.skipped_files += 1
+        elif fr.status == "failed":
+            self.failed_files += 1
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -147,10 +151,14 @@ class IngestResult:
             "rejected": self.rejected,
             "skipped_files": self.skipped_files,
             "skipped_records": self.skipped_records,
+            "failed_files": self.failed_files,
             "reconciled": self.reconciled,
             "seconds": round(self.seconds, 3),
             "skipped": [
                 {"uri": f.uri, "reason": f.reason} for f in self.file_results if f.status == "skipped"
+            ],
+            "failed": [
+                {"uri": f.uri, "reason": f.reason} for f in self.file_results if f.status == "failed"
             ],
             "file_results": [asdict(f) for f in self.file_results if f.status != "unchanged"],
         }
@@ -162,7 +170,7 @@ class _Prepared:
 
     file_no: int
     src: SourceFile
-    route: str  # delivery | direct | documents | recover | recovered | skip
+    route: str  # delivery | direct | documents | recover | recovered | skip | failed
     path: Path | None = None
     compression: str = "none"
     reason: str | None = None
@@ -191,7 +199,12 @@ def ingest(
     started = time.perf_counter()
     run(con, "ingest/quiet")
     run(con, "ingest/memory_limit")
-    all_sources = list(local_files(paths or [])) + list(sources or [])
+    # A file or object named twice (the same S3 prefix with and without its slash,
+    # overlapping prefixes) is read once.
+    first: dict[str, SourceFile] = {}
+    for src in [*local_files(paths or []), *(sources or [])]:
+        first.setdefault(src.uri, src)
+    all_sources = list(first.values())
     if not all_sources:
         raise LogFormatError("no CloudTrail files found under the given paths (looked for *.json, "
                              "*.json.gz, *.jsonl, *.ndjson and *.gz)")
@@ -370,10 +383,8 @@ class _BatchStream:
             raise self.error
 
 
-def _head(path: Path) -> tuple[bytes, str]:
-    """First bytes of the content (gzip undone) and the compression DuckDB should use."""
-    with open(path, "rb") as fh:
-        start = fh.read(HEAD_BYTES)
+def _head(start: bytes) -> tuple[bytes, str]:
+    """The file's first bytes with gzip undone, and the compression DuckDB should use."""
     if not start.startswith(GZIP_MAGIC):
         return start, "none"
     # Decompress only the first chunk; a damaged stream raises and the file is recovered.
@@ -431,14 +442,21 @@ def _prepare(file_no: int, src: SourceFile, tmp: Path) -> _Prepared:
     read whole and inflated here (on the DuckDB thread that asks for it, see _BatchStream),
     everything else is left to DuckDB."""
     uri = src.uri
+    if src.error is not None:
+        return _Prepared(file_no, src, "failed", reason=src.error)
     if "CloudTrail-Digest" in uri:
         return _Prepared(file_no, src, "skip", reason="CloudTrail digest file (log file hashes, no events)")
     if "/CloudTrail-Insight/" in uri:
         return _Prepared(file_no, src, "skip", reason="CloudTrail Insight events file (not API calls)")
     path = src.materialise(tmp)
     try:
-        head, compression = _head(path)
-    except (OSError, isal_zlib.error, EOFError):
+        with open(path, "rb") as fh:
+            start = fh.read(HEAD_BYTES)
+    except OSError as e:
+        return _Prepared(file_no, src, "failed", reason=f"cannot read the file: {e.strerror or e}")
+    try:
+        head, compression = _head(start)
+    except (isal_zlib.error, EOFError):
         return _Prepared(file_no, src, "recover", path=path)
     body = head.lstrip()
     if body.startswith(b"\xef\xbb\xbf") or not body:
@@ -570,6 +588,10 @@ def _finish_batch(con: duckdb.DuckDBPyConnection, prepared: list[_Prepared], run
     """Validate, deduplicate and store the staged batch, and commit it with its aggregates
     and bookkeeping in one transaction (its direct rows are already in ``events``)."""
     skipped = {p.file_no: p.reason for p in prepared if p.route == "skip"}
+    failed = [p for p in prepared if p.route == "failed"]
+    if strict and failed:
+        raise LogFormatError(f"--strict: {failed[0].src.uri}: {failed[0].reason}. Nothing from this batch "
+                             "was stored")
     try:
         # Only the documents path stages rows (binding extract_rows alone costs ~0.1 s).
         if any(p.route in ("documents", "recovered") for p in prepared):
@@ -674,6 +696,8 @@ def _recover_in_batch(con: duckdb.DuckDBPyConnection, p: _Prepared, tmp: Path) -
 
 
 def _file_result(p: _Prepared, counts: dict[str, Any] | None, skip_reason: str | None) -> FileResult:
+    if p.route == "failed":
+        return FileResult(uri=p.src.uri, status="failed", reason=p.reason)
     if skip_reason is not None:
         return FileResult(uri=p.src.uri, status="skipped", reason=skip_reason)
     c = counts or {}
@@ -719,7 +743,10 @@ def _record_files(con: duckdb.DuckDBPyConnection, prepared: list[_Prepared],
 
 def _read_all(path: Path) -> tuple[bytes, str | None]:
     """The file's content with gzip undone as far as possible, and what went wrong if anything."""
-    raw = path.read_bytes()
+    try:
+        raw = path.read_bytes()
+    except OSError as e:  # readable when listed, not any more
+        return b"", f"cannot read the file: {e.strerror or e}"
     if not raw.startswith(GZIP_MAGIC):
         return raw, None
     return _gunzip(raw, lib=zlib)

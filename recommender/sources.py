@@ -38,6 +38,9 @@ class SourceFile:
     etag: str | None = None
     local_path: Path | None = None
     opener: Callable[[], BinaryIO] | None = None
+    # Why the file (or folder) cannot be read at all, found while listing: ingest records
+    # it as failed, reads the rest, and tries it again on the next run.
+    error: str | None = None
 
     def open(self) -> BinaryIO:
         """The raw bytes, exactly as stored (gzip is not undone here)."""
@@ -58,8 +61,15 @@ class SourceFile:
         return target
 
 
+def _unreadable(path: Path | str, what: str, e: OSError) -> SourceFile:
+    return SourceFile(uri=str(path), size=0, error=f"cannot read the {what}: {e.strerror or e}")
+
+
 def _local(path: Path) -> SourceFile:
-    st = path.stat()
+    try:
+        st = path.stat()
+    except OSError as e:
+        return _unreadable(path, "file", e)
     return SourceFile(
         uri=str(path),
         size=st.st_size,
@@ -72,7 +82,9 @@ def local_files(paths: Iterable[str | os.PathLike[str]]) -> Iterator[SourceFile]
     """Every file named in ``paths``, folders walked recursively in sorted order.
 
     Sorted order makes runs reproducible and, for the S3 layout (``.../YYYY/MM/DD/``),
-    feeds events roughly in time order. Hidden files and folders are skipped.
+    feeds events roughly in time order. Hidden files and folders are skipped. A file
+    reached twice (named twice, or through a symbolic link) is listed once. A folder that
+    cannot be listed is listed as a failed source (``error``), not skipped in silence.
     """
     seen: set[Path] = set()
     for raw in paths:
@@ -85,12 +97,19 @@ def local_files(paths: Iterable[str | os.PathLike[str]]) -> Iterator[SourceFile]
                 seen.add(path)
                 yield _local(path)
             continue
-        for folder, dirs, files in os.walk(path):
+        unlisted: list[OSError] = []
+        for folder, dirs, files in os.walk(path, onerror=unlisted.append):
+            while unlisted:
+                e = unlisted.pop(0)
+                yield _unreadable(e.filename or folder, "folder", e)
             dirs[:] = sorted(d for d in dirs if not d.startswith("."))
             for name in sorted(files):
                 if name.startswith(".") or not name.lower().endswith(DATA_SUFFIXES):
                     continue
                 file = Path(folder) / name
-                if file not in seen and file.is_file():
-                    seen.add(file)
+                target = file.resolve()
+                if target not in seen and file.is_file():
+                    seen.add(target)
                     yield _local(file)
+        for e in unlisted:  # the last folder walked, or the top one
+            yield _unreadable(e.filename or path, "folder", e)

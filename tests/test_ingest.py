@@ -17,6 +17,7 @@ import pytest
 from recommender.db import connect, run
 from recommender.errors import LogFormatError
 from recommender.ingest import ingest, rebuild_aggregates
+from recommender.sources import local_files
 
 SAMPLE_LOGS = Path(__file__).resolve().parent.parent / "sample_logs"
 FIX = Path(__file__).resolve().parent / "fixtures" / "ingest"
@@ -747,3 +748,32 @@ def test_eventbridge_events_from_another_source_are_skipped_with_their_own_reaso
     assert (result.skipped_files, result.records, result.rejected) == (1, 0, 0)
     assert result.file_results[0].reason == ("EventBridge event that is not from CloudTrail: "
                                              "EC2 Instance State-change Notification")
+
+
+def test_a_file_gone_between_listing_and_reading_fails_alone(tmp_path: Path, db_path: Path) -> None:
+    records = _renumbered(_delivery_records(), "gone")
+    kept = _write_delivery(tmp_path, "kept.json.gz", records[:2])
+    gone = _write_delivery(tmp_path, "gone.json.gz", records[2:])
+    listed = list(local_files([tmp_path]))
+    content = gone.read_bytes()
+    gone.unlink()
+    con = connect(db_path)
+    result = ingest(con, sources=listed)
+    _reconciles(result)
+    assert (result.files, result.failed_files, result.stored) == (2, 1, 2)
+    [failed] = [f for f in result.file_results if f.status == "failed"]
+    assert failed.uri == str(gone) and failed.reason == "cannot read the file: No such file or directory"
+    assert _rows(con, "SELECT status, error FROM ingest_files WHERE uri = ?", str(gone)) == [
+        ("failed", "cannot read the file: No such file or directory")]
+    # Back again: the next run reads it (a failed file is never "unchanged").
+    gone.write_bytes(content)
+    again = ingest(con, [tmp_path])
+    assert (again.files, again.unchanged_files, again.stored) == (1, 1, len(records) - 2)
+    assert str(kept) in {f.uri for f in again.file_results if f.status == "unchanged"}
+
+
+def test_a_file_reached_twice_is_read_once(tmp_path: Path, db_path: Path) -> None:
+    path = _write_delivery(tmp_path, "once.json.gz", _renumbered(_delivery_records(), "once"))
+    (path.parent / "link.json.gz").symlink_to(path)
+    result = ingest(connect(db_path), [tmp_path, path])
+    assert (result.files, result.duplicates) == (1, 0)
