@@ -228,6 +228,28 @@ def test_cli_mixes_local_and_s3(trail: Any, db_path: Path, tmp_path: Path) -> No
     assert (out["files"], out["stored"]) == (3, 5)
 
 
+def test_objects_named_twice_are_read_once(trail: Any, db_path: Path) -> None:
+    # The same prefix with and without its slash, and a prefix inside it: each object once.
+    urls = [f"s3://{BUCKET}/trail", f"s3://{BUCKET}/trail/",
+            f"s3://{BUCKET}/trail/AWSLogs/{ORG}/111111111111/"]
+    result = CliRunner().invoke(main, ["ingest", *urls, "--db", str(db_path), "--format", "json"])
+    assert result.exit_code == 0, result.output + str(result.exception)
+    out = json.loads(result.stdout)
+    assert (out["files"], out["records"], out["stored"], out["duplicates"]) == (12, 24, 24, 0)
+    with connect(db_path) as con:
+        assert con.execute("SELECT count(*) FROM events").fetchone()[0] == 24
+
+
+def test_an_empty_prefix_is_an_error_alone_and_a_warning_beside_others(trail: Any, db_path: Path) -> None:
+    typo = f"s3://{BUCKET}/trial/"
+    alone = CliRunner().invoke(main, ["ingest", typo, "--db", str(db_path)])
+    assert alone.exit_code == 1 and f"no CloudTrail objects under {typo}" in alone.stderr
+    assert "--since" not in alone.stderr  # no filter was given
+    beside = CliRunner().invoke(main, ["ingest", typo, f"s3://{BUCKET}/trail/", "--db", str(db_path)])
+    assert beside.exit_code == 0, beside.output
+    assert f"warning: no CloudTrail objects under {typo}; check the prefix" in beside.stderr
+
+
 def test_missing_bucket_and_denied_access(aws_env: str, db_path: Path) -> None:
     with pytest.raises(AwsAccessError, match="does not exist"):
         list(s3_sources("s3://no-such-bucket/AWSLogs/"))

@@ -9,10 +9,10 @@ import click
 
 from recommender.cli.base import Progress, db_option, emit, format_option, main, note, parse_date
 from recommender.db import connect
-from recommender.errors import EXIT_REJECTIONS, RecommenderError
+from recommender.errors import EXIT_ERROR, EXIT_REJECTIONS, RecommenderError
 from recommender.ingest import IngestResult, ingest, rebuild_aggregates
 from recommender.s3source import is_s3_url, s3_client, s3_sources
-from recommender.sources import SourceFile
+from recommender.sources import SourceFile, local_files
 
 
 def database_table(database: str, table: str) -> str:
@@ -21,10 +21,15 @@ def database_table(database: str, table: str) -> str:
 
 def _human(result: IngestResult) -> None:
     click.echo(
-        f"Ingested {result.files} file(s) ({result.unchanged_files} unchanged, not read again): "
+        f"Read {result.files} file(s) ({result.unchanged_files} unchanged, not read again): "
         f"{result.records} records = {result.stored} stored + {result.duplicates} duplicates + "
         f"{result.rejected} rejected"
     )
+    if result.failed_files:
+        click.echo(f"Could not read {result.failed_files} file(s) or folder(s); the next run tries them again:")
+        for f in result.file_results:
+            if f.status == "failed":
+                click.echo(f"  {f.uri}: {f.reason}")
     if result.skipped_files or result.skipped_records:
         click.echo(f"Skipped {result.skipped_files} file(s) and {result.skipped_records} record(s):")
         for f in result.file_results:
@@ -75,7 +80,8 @@ def ingest_command(paths: tuple[str, ...], db: Path, strict: bool, rebuild: bool
     and mtime (S3: ETag) are not read again; records are deduplicated by eventID.
     --engine athena aggregates the trail's Athena table into usage_daily instead.
     Exit 0 when everything was stored or skipped with a reason, 3 when some
-    records were rejected (see the rejects table), 1 on error.
+    records were rejected (see the rejects table), 1 on error or when a file or
+    folder could not be read (the rest is read; the next run tries it again).
 
     \b
     From S3, and at organisation scale through Athena:
@@ -106,38 +112,49 @@ def ingest_command(paths: tuple[str, ...], db: Path, strict: bool, rebuild: bool
             f"Athena: {r.usage_rows} usage_daily rows ({r.calls} calls) and {r.session_rows} "
             f"sessions_daily rows from {database_table(athena_database, athena_table)}"))
         return
-    local = [Path(p) for p in paths if not is_s3_url(p)]
+    if rebuild and paths:
+        raise click.UsageError("--rebuild-aggregates takes no PATH: ingest keeps the aggregates up "
+                               "to date; run the rebuild on its own")
+    if not rebuild and not paths:
+        raise click.UsageError("give at least one file or folder to ingest "
+                               "(e.g. `recommender ingest sample_logs/`)")
+    # Listed before the database is opened: a wrong path creates no database file.
+    sources: list[SourceFile] = list(local_files(Path(p) for p in paths if not is_s3_url(p)))
     remote = [p for p in paths if is_s3_url(p)]
+    if not remote and (since or until or accounts or regions):
+        note("warning: --since/--until/--account/--region select S3 objects and Athena rows; "
+             "local files are read whole")
     con = connect(db)
     try:
         if rebuild:
-            if paths:
-                raise RecommenderError("--rebuild-aggregates takes no PATH: ingest keeps the "
-                                       "aggregates up to date; run the rebuild on its own")
             counts = rebuild_aggregates(con)
             emit(fmt, counts, lambda c: click.echo(
                 f"Rebuilt aggregates from {c['events']} events: {c['usage_daily_rows']} usage_daily "
                 f"rows, {c['sessions_daily_rows']} sessions_daily rows"))
             return
-        if not paths:
-            raise RecommenderError("give at least one file or folder to ingest "
-                                   "(e.g. `recommender ingest sample_logs/`)")
-        sources: list[SourceFile] = []
         if remote:
             client = s3_client(profile)
+            filtered = " that match --since/--until/--account/--region" if (
+                since or until or accounts or regions) else ""
             for url in remote:
-                sources.extend(s3_sources(url, since, until, accounts, regions, client=client))
-            if not sources and not local:
-                raise RecommenderError(f"no CloudTrail objects under {', '.join(remote)} match the "
-                                       "filters (--since/--until/--account/--region)")
+                found = list(s3_sources(url, since, until, accounts, regions, client=client))
+                if not found:
+                    if len(paths) == 1:
+                        raise RecommenderError(f"no CloudTrail objects under {url}{filtered}")
+                    note(f"warning: no CloudTrail objects under {url}{filtered}; check the prefix")
+                sources.extend(found)
         bar = Progress("ingest", enabled=True)
         try:
-            result = ingest(con, local, sources=sources, strict=strict, progress=bar)
+            result = ingest(con, sources=sources, strict=strict, progress=bar)
         finally:
             bar.close()
     finally:
         con.close()
     emit(fmt, result, _human)
+    if result.failed_files:
+        note(f"finished, but {result.failed_files} file(s) or folder(s) could not be read; exit code "
+             f"{EXIT_ERROR}")
+        raise SystemExit(EXIT_ERROR)
     if result.rejected:
         note(f"finished with {result.rejected} rejected record(s); exit code {EXIT_REJECTIONS}")
         raise SystemExit(EXIT_REJECTIONS)
