@@ -614,7 +614,7 @@ def _finish_batch(con: duckdb.DuckDBPyConnection, prepared: list[_Prepared], run
         with transaction(con):
             run(con, "ingest/insert_rejects", {"run_id": run_id})
             span = query(con, "ingest/batch_time_span", batch)[0]
-            run(con, "ingest/batch_duplicates", batch)
+            run(con, "ingest/batch_duplicates", {**span, **batch})
             run(con, "ingest/drop_duplicates")
             run(con, "ingest/drop_direct_duplicates", batch)
             run(con, "ingest/insert_events", batch)

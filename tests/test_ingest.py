@@ -724,20 +724,6 @@ def test_damaged_files_keep_every_complete_record(tmp_path: Path, db_path: Path,
         assert "after 1 complete JSON document(s)" in rejects[0][1]
 
 
-def test_an_id_already_stored_is_a_duplicate_whatever_its_time(tmp_path: Path, db_path: Path) -> None:
-    records = _renumbered(_delivery_records()[:2], "id")
-    first = _write_delivery(tmp_path / "a", "first.json.gz", records)
-    # The same ids months later: in a later run, as in the same batch, an id is stored once.
-    later = [{**r, "eventTime": "2026-06-01T00:00:00Z"} for r in records]
-    second = _write_delivery(tmp_path / "b", "second.json.gz", later)
-    con = connect(db_path)
-    ingest(con, [first])
-    result = ingest(con, [second])
-    _reconciles(result)
-    assert (result.stored, result.duplicates) == (0, 2)
-    assert _rows(con, "SELECT count(*), count(DISTINCT event_id) FROM events") == [(2, 2)]
-
-
 def test_eventbridge_events_from_another_source_are_skipped_with_their_own_reason(
         tmp_path: Path, db_path: Path) -> None:
     envelope = {"version": "0", "detail-type": "EC2 Instance State-change Notification",
