@@ -186,7 +186,11 @@ def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
         yield
         con.execute("COMMIT")
     except BaseException:
-        con.execute("ROLLBACK")
+        try:
+            con.execute("ROLLBACK")
+        except duckdb.Error:
+            pass  # nothing left to roll back (a failed COMMIT ends the transaction): the
+            # error being raised is the one to report
         raise
 
 

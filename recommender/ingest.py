@@ -38,6 +38,7 @@ Why it is shaped this way:
 
 from __future__ import annotations
 
+import bisect
 import collections
 import json
 import re
@@ -60,7 +61,7 @@ from isal import isal_zlib
 
 from recommender.db import query, run, transaction, utcnow
 from recommender.errors import LogFormatError, RecommenderError
-from recommender.sources import GZIP_MAGIC, SourceFile, local_files
+from recommender.sources import GZIP_MAGIC, SourceFile, cannot_read, local_files
 
 ProgressFn = Callable[[int, int, str], None]
 
@@ -193,10 +194,12 @@ def ingest(
 ) -> IngestResult:
     """Ingest CloudTrail files (local ``paths`` and/or ready-made ``sources``) into ``con``.
 
-    Returns the run's reconciliation. With ``strict`` the first rejected record
-    raises ``LogFormatError`` (its batch is not written; earlier batches stay).
+    Returns the run's reconciliation. With ``strict`` the first rejected record, or a
+    file that cannot be read, raises ``LogFormatError`` (its batch is not written;
+    earlier batches stay).
     """
     started = time.perf_counter()
+    run(con, "common/time_zone")  # connect() does too; a raw connection may not have
     run(con, "ingest/quiet")
     run(con, "ingest/memory_limit")
     # A file or object named twice (the same S3 prefix with and without its slash,
@@ -214,10 +217,12 @@ def ingest(
 
     run(con, "ingest/discard_unfinished")  # connect() does too; a raw connection may not have
     batch_id = int(query(con, "ingest/next_batch_id")[0]["batch_id"])
+    _forget_failures_now_listed(con, all_sources)
     pending = collections.deque(_changed(con, all_sources, result))
     counter = _Progress(len(pending), progress)
     ordered = bool(query(con, "ingest/insertion_order")[0]["preserved"])
     run(con, "ingest/unordered_inserts")
+    failure: BaseException | None = None
     try:
         while pending:
             # A folder per batch for its local copies of S3 objects and its recovered files,
@@ -238,6 +243,7 @@ def ingest(
             if pending:
                 _release_cache(con)
     except BaseException as e:
+        failure = e
         reason = "interrupted" if isinstance(e, KeyboardInterrupt) else str(e) or type(e).__name__
         try:
             _finish_run(con, result, f"failed: {reason}")
@@ -246,7 +252,11 @@ def ingest(
         raise
     finally:
         if ordered:
-            run(con, "ingest/ordered_inserts")
+            try:
+                run(con, "ingest/ordered_inserts")
+            except RecommenderError:
+                if failure is None:
+                    raise
 
     result.seconds = time.perf_counter() - started
     _finish_run(con, result, "ok")
@@ -279,6 +289,24 @@ def rebuild_aggregates(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
 # ---- planning -------------------------------------------------------------------
 
 
+
+
+def _forget_failures_now_listed(con: duckdb.DuckDBPyConnection, sources: list[SourceFile]) -> None:
+    """Drop the ``failed`` rows of earlier runs for folders that could be listed this time
+    (their files are listed in their own names now). A failed file keeps its row until it
+    is read: it is never "unchanged", and reading it replaces the row."""
+    failed = [r["uri"] for r in query(con, "ingest/failed_files")]
+    if not failed:
+        return
+    listed = sorted(s.uri for s in sources if s.error is None)
+    gone = []
+    for uri in failed:
+        folder = uri.rstrip("/") + "/"
+        i = bisect.bisect_left(listed, folder)
+        if i < len(listed) and listed[i].startswith(folder):
+            gone.append(uri)
+    if gone:
+        run(con, "ingest/forget_files", {"uris": gone})
 
 
 def _changed(con: duckdb.DuckDBPyConnection, sources: list[SourceFile],
@@ -453,7 +481,7 @@ def _prepare(file_no: int, src: SourceFile, tmp: Path) -> _Prepared:
         with open(path, "rb") as fh:
             start = fh.read(HEAD_BYTES)
     except OSError as e:
-        return _Prepared(file_no, src, "failed", reason=f"cannot read the file: {e.strerror or e}")
+        return _Prepared(file_no, src, "failed", reason=cannot_read("file", e))
     try:
         head, compression = _head(start)
     except (isal_zlib.error, EOFError):
@@ -511,7 +539,7 @@ def _insert_delivery(con: duckdb.DuckDBPyConnection, stream: _BatchStream, batch
     finally:
         con.unregister("ingest_docs")
     stream.finish()
-    readable = [p for p in stream.prepared if p.route != "skip"]
+    readable = [p for p in stream.prepared if p.route not in ("skip", "failed")]
     if readable:
         run(con, "ingest/load_batch_files", {
             "file_nos": [p.file_no for p in readable],
@@ -589,10 +617,10 @@ def _finish_batch(con: duckdb.DuckDBPyConnection, prepared: list[_Prepared], run
     and bookkeeping in one transaction (its direct rows are already in ``events``)."""
     skipped = {p.file_no: p.reason for p in prepared if p.route == "skip"}
     failed = [p for p in prepared if p.route == "failed"]
-    if strict and failed:
-        raise LogFormatError(f"--strict: {failed[0].src.uri}: {failed[0].reason}. Nothing from this batch "
-                             "was stored")
     try:
+        if strict and failed:
+            raise LogFormatError(f"--strict: {failed[0].src.uri}: {failed[0].reason}. Nothing from this "
+                                 "batch was stored")
         # Only the documents path stages rows (binding extract_rows alone costs ~0.1 s).
         if any(p.route in ("documents", "recovered") for p in prepared):
             run(con, "ingest/extract_rows", {"ingested_at": now})
@@ -746,7 +774,7 @@ def _read_all(path: Path) -> tuple[bytes, str | None]:
     try:
         raw = path.read_bytes()
     except OSError as e:  # readable when listed, not any more
-        return b"", f"cannot read the file: {e.strerror or e}"
+        return b"", cannot_read("file", e)
     if not raw.startswith(GZIP_MAGIC):
         return raw, None
     return _gunzip(raw, lib=zlib)
@@ -760,37 +788,48 @@ def _recover_lines(text: str) -> list[str] | None:
     """Per-line recovery for JSON Lines; None when the text does not look like lines: fewer
     than two, or fewer than half of them valid JSON on their own (a pretty-printed document
     has almost none). A damaged line keeps the complete records it holds."""
-    lines = text.splitlines()
-    nonblank = [ln for ln in lines if ln.strip()]
-    if len(nonblank) < 2:
-        return None
-    parsed: dict[int, Any] = {}
+    lines = text.split("\n")  # not splitlines(): JSON strings may hold U+2028 and the like
+    nonblank = 0
+    parsed: dict[int, str] = {}
     for number, line in enumerate(lines, start=1):
         if line.strip():
+            nonblank += 1
             try:
-                parsed[number] = json.loads(line)
+                parsed[number] = json.dumps(json.loads(line))
             except ValueError:
                 pass
-    if 2 * len(parsed) < len(nonblank):
+    if nonblank < 2 or 2 * len(parsed) < nonblank:
         return None
     out = []
     for number, line in enumerate(lines, start=1):
         if number in parsed:
-            out.append(json.dumps(parsed[number]))
+            out.append(parsed[number])
         elif line.strip():
             out.extend(_recover_document(line, where=f"line {number}: "))
     return out
 
 
-_CONTAINER_START = re.compile(r'\s*(?:\{\s*"(?:Records|Events)"\s*:\s*)?\[')
+_CONTAINER_START = re.compile(r'(?:\{\s*"(?:Records|Events)"\s*:\s*)?\[')
+
+
+def _records_of(doc: Any) -> list[Any]:
+    """The records a whole JSON document holds: a container's elements, else itself."""
+    if isinstance(doc, dict):
+        for key in ("Records", "Events"):
+            if isinstance(doc.get(key), list):
+                return doc[key]
+        return [doc]
+    return doc if isinstance(doc, list) else [doc]
 
 
 def _recover_document(text: str, where: str = "") -> list[str]:
     """Recover the complete records of truncated or damaged JSON: one document or several
-    written one after another. A container's (``{"Records": [...]}``, ``{"Events": [...]}``
-    or a bare array's) complete elements are kept one by one; any other document is kept
-    whole. The first part that is not valid JSON becomes one reject marker (``where`` says
-    where in the file, for a line) and ends the recovery."""
+    written one after another (appended pages of lookup-events output, say). Each whole
+    document gives its records (``_records_of``); in a damaged container
+    (``{"Records": [...]}``, ``{"Events": [...]}`` or a bare array) the elements before the
+    damage are kept one by one. The first part that is not valid JSON becomes one reject
+    marker, its snippet starting where that part starts (``where`` says where in the file,
+    for a line), and ends the recovery."""
     decoder = json.JSONDecoder()
     out: list[str] = []
     pos = 0
@@ -801,44 +840,42 @@ def _recover_document(text: str, where: str = "") -> list[str]:
             at += 1
         return at
 
-    def damaged(at: int, what: str) -> list[str]:
+    def damaged(start: int, at: int, what: str) -> list[str]:
+        if documents == 0 and not out and at == start == skip_ws(0):
+            return [_marker(f"{where}not valid JSON ({what} at byte {at})", text)]
         after = f" after {documents} complete JSON document(s)" if documents else ""
         of_line = " of the line" if where else ""
         return out + [_marker(f"{where}invalid JSON at byte {at}{of_line}{after} ({what}); "
-                              "file truncated or damaged", text[at:])]
+                              "file truncated or damaged", text[start:])]
 
     while (pos := skip_ws(pos)) < len(text):
-        m = _CONTAINER_START.match(text, pos)
-        if m is None:
-            try:
-                doc, pos = decoder.raw_decode(text, pos)
-            except json.JSONDecodeError as e:
-                if not out and e.pos == pos:
-                    return [_marker(f"{where}not valid JSON ({e.msg} at byte {e.pos})", text)]
-                return damaged(e.pos, e.msg)
-            out.append(json.dumps(doc))
+        start = pos
+        try:
+            doc, pos = decoder.raw_decode(text, pos)
+        except json.JSONDecodeError as e:
+            m = _CONTAINER_START.match(text, start)
+            if m is None:
+                return damaged(start, e.pos, e.msg)
+        else:
+            out.extend(json.dumps(r) for r in _records_of(doc))
             documents += 1
             continue
-        in_object = text[skip_ws(pos)] == "{"
+        # A damaged container: keep its elements up to the damage.
         pos = m.end()
         while not text.startswith("]", pos := skip_ws(pos)):
+            element = pos
             try:
                 elem, pos = decoder.raw_decode(text, pos)
             except json.JSONDecodeError as e:
-                return damaged(e.pos, e.msg)
+                return damaged(element, e.pos, e.msg)
             out.append(json.dumps(elem))
             pos = skip_ws(pos)
             if text.startswith(",", pos):
                 pos += 1
             elif not text.startswith("]", pos):
-                return damaged(pos, "expected ',' or ']'")
-        pos += 1
-        if in_object:
-            pos = skip_ws(pos)
-            if not text.startswith("}", pos):
-                return damaged(pos, "expected '}'")
-            pos += 1
-        documents += 1
+                return damaged(pos, pos, "expected ',' or ']'")
+        # The elements were whole, so the damage is after them (in a key such as NextToken).
+        return damaged(pos + 1, pos + 1, "after the records of the document")
     return out
 
 

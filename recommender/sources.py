@@ -61,8 +61,13 @@ class SourceFile:
         return target
 
 
+def cannot_read(what: str, e: OSError) -> str:
+    """The reason an OS error gives for not reading a file or folder."""
+    return f"cannot read the {what}: {e.strerror or e}"
+
+
 def _unreadable(path: Path | str, what: str, e: OSError) -> SourceFile:
-    return SourceFile(uri=str(path), size=0, error=f"cannot read the {what}: {e.strerror or e}")
+    return SourceFile(uri=str(path), size=0, error=cannot_read(what, e))
 
 
 def _local(path: Path) -> SourceFile:
@@ -107,7 +112,12 @@ def local_files(paths: Iterable[str | os.PathLike[str]]) -> Iterator[SourceFile]
                 if name.startswith(".") or not name.lower().endswith(DATA_SUFFIXES):
                     continue
                 file = Path(folder) / name
-                target = file.resolve()
+                # The walk does not follow linked folders, so only a linked file can reach
+                # a file listed already; a looping or dangling link is no file and is passed.
+                try:
+                    target = file.resolve(strict=True) if file.is_symlink() else file
+                except (OSError, RuntimeError):
+                    continue
                 if target not in seen and file.is_file():
                     seen.add(target)
                     yield _local(file)

@@ -708,7 +708,12 @@ def _compact(value: object) -> str:
     # Data after a complete delivery object.
     ("trailing-data.json", lambda d: _compact({"Records": d[:2]}) + " garbage",
      ["rc-0000", "rc-0001"], (2, "invalid JSON at byte")),
-], ids=["first-line", "damaged-line", "two-documents", "trailing-data"])
+    # Pages of lookup-events output appended to one file, the last cut short.
+    ("lookup-pages.json", lambda d: "".join(
+        _compact({"Events": [{"EventId": r["eventID"], "CloudTrailEvent": _compact(r)}], "NextToken": "t"})
+        for r in d)[:-60],
+     ["rc-0000", "rc-0001"], (2, "invalid JSON at byte")),
+], ids=["first-line", "damaged-line", "two-documents", "trailing-data", "lookup-pages"])
 def test_damaged_files_keep_every_complete_record(tmp_path: Path, db_path: Path, name, text, stored,
                                                   reason) -> None:
     path = tmp_path / name
@@ -722,6 +727,11 @@ def test_damaged_files_keep_every_complete_record(tmp_path: Path, db_path: Path,
     assert rejects[0][0] == reason[0] and rejects[0][1].startswith(reason[1]), rejects
     if name in ("two-documents.json", "trailing-data.json"):
         assert "after 1 complete JSON document(s)" in rejects[0][1]
+    if name == "lookup-pages.json":
+        assert "after 2 complete JSON document(s)" in rejects[0][1]
+    # The snippet starts where the damaged part does (the record, or what follows the records).
+    snippet = _rows(con, "SELECT snippet FROM rejects")[0][0]
+    assert snippet.startswith({"trailing-data.json": "garbage"}.get(name, "{")), snippet
 
 
 def test_eventbridge_events_from_another_source_are_skipped_with_their_own_reason(
@@ -761,5 +771,7 @@ def test_a_file_gone_between_listing_and_reading_fails_alone(tmp_path: Path, db_
 def test_a_file_reached_twice_is_read_once(tmp_path: Path, db_path: Path) -> None:
     path = _write_delivery(tmp_path, "once.json.gz", _renumbered(_delivery_records(), "once"))
     (path.parent / "link.json.gz").symlink_to(path)
+    (path.parent / "loop.json").symlink_to(path.parent / "loop.json")  # no file: passed
+    (path.parent / "dangling.json").symlink_to(path.parent / "missing.json")
     result = ingest(connect(db_path), [tmp_path, path])
-    assert (result.files, result.duplicates) == (1, 0)
+    assert (result.files, result.duplicates, result.failed_files) == (1, 0, 0)

@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import duckdb
 import pytest
 from click.testing import CliRunner
 
@@ -114,6 +115,9 @@ def test_unreadable_file_and_folder_fail_alone_exit_1_and_are_read_next_time(
     assert again.exit_code == EXIT_OK, again.output
     out = json.loads(again.stdout)
     assert out["files"] == 2 and out["failed_files"] == 0 and out["unchanged_files"] > 0
+    # The folder's failure is forgotten once its files are listed under their own names.
+    with duckdb.connect(str(db_path), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM ingest_files WHERE status = 'failed'").fetchone() == (0,)
 
 
 def test_help_ends_with_an_example() -> None:

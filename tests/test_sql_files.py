@@ -94,3 +94,11 @@ def test_transaction_rolls_back_on_any_exception_and_commits_otherwise(db_path, 
         con.execute("INSERT INTO t VALUES (2)")
     con.close()
     assert duckdb.connect(str(db_path)).execute("SELECT x FROM t").fetchall() == [(2,)]
+
+
+def test_a_failed_commit_is_the_error_raised_not_the_rollback_after_it(db_path):
+    con = duckdb.connect(str(db_path))
+    with pytest.raises(duckdb.TransactionException, match="cannot commit"):
+        with db.transaction(con):
+            con.execute("COMMIT")  # ends the transaction: the block's own COMMIT then fails
+    con.close()

@@ -45,7 +45,8 @@ def _human(result: IngestResult) -> None:
 @main.command("ingest")
 @click.argument("paths", nargs=-1, type=str)
 @db_option
-@click.option("--strict", is_flag=True, help="Fail (exit 1) on the first rejected record.")
+@click.option("--strict", is_flag=True,
+              help="Fail (exit 1) on the first rejected record or unreadable file.")
 @click.option("--rebuild-aggregates", "rebuild", is_flag=True,
               help="Recompute usage_daily and sessions_daily from stored events (no PATH needed).")
 @click.option("--since", default=None, callback=parse_date,
@@ -121,7 +122,8 @@ def ingest_command(paths: tuple[str, ...], db: Path, strict: bool, rebuild: bool
     # Listed before the database is opened: a wrong path creates no database file.
     sources: list[SourceFile] = list(local_files(Path(p) for p in paths if not is_s3_url(p)))
     remote = [p for p in paths if is_s3_url(p)]
-    if not remote and (since or until or accounts or regions):
+    filters = bool(since or until or accounts or regions)
+    if paths and not remote and filters:
         note("warning: --since/--until/--account/--region select S3 objects and Athena rows; "
              "local files are read whole")
     con = connect(db)
@@ -134,15 +136,14 @@ def ingest_command(paths: tuple[str, ...], db: Path, strict: bool, rebuild: bool
             return
         if remote:
             client = s3_client(profile)
-            filtered = " that match --since/--until/--account/--region" if (
-                since or until or accounts or regions) else ""
+            filtered = " that match --since/--until/--account/--region" if filters else ""
             for url in remote:
                 found = list(s3_sources(url, since, until, accounts, regions, client=client))
                 if not found:
-                    if len(paths) == 1:
-                        raise RecommenderError(f"no CloudTrail objects under {url}{filtered}")
                     note(f"warning: no CloudTrail objects under {url}{filtered}; check the prefix")
                 sources.extend(found)
+            if not sources:
+                raise RecommenderError(f"no CloudTrail objects under {', '.join(remote)}{filtered}")
         bar = Progress("ingest", enabled=True)
         try:
             result = ingest(con, sources=sources, strict=strict, progress=bar)
@@ -151,10 +152,12 @@ def ingest_command(paths: tuple[str, ...], db: Path, strict: bool, rebuild: bool
     finally:
         con.close()
     emit(fmt, result, _human)
+    if result.rejected:
+        note(f"finished with {result.rejected} rejected record(s)"
+             + ("" if result.failed_files else f"; exit code {EXIT_REJECTIONS}"))
     if result.failed_files:
         note(f"finished, but {result.failed_files} file(s) or folder(s) could not be read; exit code "
              f"{EXIT_ERROR}")
         raise SystemExit(EXIT_ERROR)
     if result.rejected:
-        note(f"finished with {result.rejected} rejected record(s); exit code {EXIT_REJECTIONS}")
         raise SystemExit(EXIT_REJECTIONS)
