@@ -36,6 +36,11 @@ class AwsAccessError(RecommenderError):
     """An AWS call that failed for lack of access or connectivity."""
 
 
+class SourceGone(AwsAccessError):
+    """An object this run listed that was deleted or rewritten before it was read: ingest
+    records that file as failed and goes on; the next run reads what is there then."""
+
+
 class InvariantError(RecommenderError):
     """A recommendation that would violate one of its invariants."""
 

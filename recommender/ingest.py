@@ -60,7 +60,7 @@ import pyarrow as pa
 from isal import isal_zlib
 
 from recommender.db import query, run, transaction, utcnow
-from recommender.errors import LogFormatError, RecommenderError
+from recommender.errors import LogFormatError, RecommenderError, SourceGone
 from recommender.sources import GZIP_MAGIC, SourceFile, cannot_read, local_files
 
 ProgressFn = Callable[[int, int, str], None]
@@ -476,7 +476,10 @@ def _prepare(file_no: int, src: SourceFile, tmp: Path) -> _Prepared:
         return _Prepared(file_no, src, "skip", reason="CloudTrail digest file (log file hashes, no events)")
     if "/CloudTrail-Insight/" in uri:
         return _Prepared(file_no, src, "skip", reason="CloudTrail Insight events file (not API calls)")
-    path = src.materialise(tmp)
+    try:
+        path = src.materialise(tmp)
+    except SourceGone as e:  # deleted or rewritten since it was listed
+        return _Prepared(file_no, src, "failed", reason=str(e))
     try:
         with open(path, "rb") as fh:
             start = fh.read(HEAD_BYTES)

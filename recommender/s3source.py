@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from typing import Any, BinaryIO
 
-from recommender.errors import AwsAccessError, ConfigError
+from recommender.errors import AwsAccessError, ConfigError, SourceGone
 from recommender.sources import DATA_SUFFIXES, SourceFile
 
 # Botocore's adaptive mode adds client-side rate limiting on top of the standard
@@ -109,7 +109,7 @@ def _access_error(e: Exception, permission: str, where: str) -> AwsAccessError:
         if code == "NoSuchBucket":
             return AwsAccessError(f"bucket of {where} does not exist; check the S3 URL")
         if code == "NoSuchKey":
-            return AwsAccessError(f"{where} disappeared between listing and reading; rerun ingest")
+            return SourceGone(f"{where} disappeared between listing and reading")
         if code in _DENIED or "denied" in code.lower() or "Forbidden" in code:
             return AwsAccessError(
                 f"S3 refused {permission.split(':')[1]} on {where} ({code}): the caller needs "
@@ -147,9 +147,9 @@ class _ResumingBody(io.RawIOBase):
 
             if isinstance(e, ClientError) and e.response.get("Error", {}).get("Code") in (
                     "PreconditionFailed", "412"):
-                raise AwsAccessError(
-                    f"s3://{self._bucket}/{self._key} changed while it was read (ETag no longer "
-                    f"{self._etag}); rerun ingest to read the new version") from e
+                raise SourceGone(
+                    f"s3://{self._bucket}/{self._key} changed after it was listed (ETag no longer "
+                    f"{self._etag}); the next run reads the new version") from e
             raise _access_error(e, "s3:GetObject", f"s3://{self._bucket}/{self._key}") from e
 
     def readable(self) -> bool:

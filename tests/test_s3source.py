@@ -250,6 +250,24 @@ def test_an_empty_prefix_is_an_error_alone_and_a_warning_beside_others(trail: An
     assert f"warning: no CloudTrail objects under {typo}; check the prefix" in beside.stderr
 
 
+def test_objects_deleted_or_rewritten_after_listing_fail_alone(trail: Any, db_path: Path) -> None:
+    listed = list(s3_sources(f"s3://{BUCKET}/trail/AWSLogs/{ORG}/111111111111/"))
+    assert len(listed) == 6
+    deleted, rewritten = listed[1].uri, listed[4].uri
+    trail.delete_object(Bucket=BUCKET, Key=deleted.split("/", 3)[3])
+    _put(trail, rewritten.split("/", 3)[3], [_record("111111111111", "us-east-1", DAYS[0], 9)])
+    con = connect(db_path)
+    result = ingest(con, sources=listed)
+    assert (result.files, result.failed_files, result.stored) == (6, 2, 8)
+    reasons = {f.uri: f.reason for f in result.file_results if f.status == "failed"}
+    assert reasons[deleted] == f"{deleted} disappeared between listing and reading"
+    assert reasons[rewritten].startswith(f"{rewritten} changed after it was listed")
+    # The next listing has the new version, which is read; the deleted one is gone.
+    again = ingest(con, sources=s3_sources(f"s3://{BUCKET}/trail/AWSLogs/{ORG}/111111111111/"))
+    assert (again.files, again.unchanged_files, again.stored, again.failed_files) == (1, 4, 1, 0)
+    con.close()
+
+
 def test_missing_bucket_and_denied_access(aws_env: str, db_path: Path) -> None:
     with pytest.raises(AwsAccessError, match="does not exist"):
         list(s3_sources("s3://no-such-bucket/AWSLogs/"))
