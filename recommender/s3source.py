@@ -366,7 +366,8 @@ def s3_sources(
     profile: str | None = None,
     on_get: Callable[[str], None] | None = None,
 ) -> Iterator[SourceFile]:
-    """Every CloudTrail log object under ``url`` that the filters keep, as ``SourceFile``.
+    """Every CloudTrail log object under ``url`` that the filters keep, as ``SourceFile``;
+    or the one object ``url`` names, when it names a data file (filters do not apply).
 
     ``since``/``until`` are inclusive and apply to the day folders CloudTrail files
     objects under (UTC delivery day: an event from 23:58 may sit in the next day's
@@ -384,6 +385,10 @@ def s3_sources(
         raise ConfigError(f"--since {since} is after --until {until}")
     f = _Filters(since, until, accounts, regions)
     client = client or s3_client(profile)
+    single = _single_object(client, url, on_get)
+    if single is not None:
+        yield single
+        return
     ls = _Lister(client, loc.bucket)
     start = _start(loc.prefix, f)
     if start is None:
@@ -403,14 +408,35 @@ def s3_sources(
             key = obj["Key"]
             if "CloudTrail-Digest" in key or not key.lower().endswith(DATA_SUFFIXES):
                 continue
-            etag = str(obj.get("ETag", "")).strip('"') or None
-            modified = obj.get("LastModified")
-            if isinstance(modified, datetime) and modified.tzinfo is not None:
-                modified = modified.astimezone(timezone.utc).replace(tzinfo=None)
-            yield SourceFile(
-                uri=f"s3://{loc.bucket}/{key}",
-                size=int(obj.get("Size", 0)),
-                mtime=modified,
-                etag=etag,
-                opener=_opener(client, loc.bucket, key, etag, on_get),
-            )
+            yield _object_source(client, loc.bucket, key, obj.get("Size"), obj.get("ETag"),
+                                 obj.get("LastModified"), on_get)
+
+
+def _object_source(client: Any, bucket: str, key: str, size: Any, etag: Any, modified: Any,
+                   on_get: Callable[[str], None] | None) -> SourceFile:
+    tag = str(etag or "").strip('"') or None
+    if isinstance(modified, datetime) and modified.tzinfo is not None:
+        modified = modified.astimezone(timezone.utc).replace(tzinfo=None)
+    return SourceFile(uri=f"s3://{bucket}/{key}", size=int(size or 0), mtime=modified, etag=tag,
+                      opener=_opener(client, bucket, key, tag, on_get))
+
+
+def _single_object(client: Any, url: str, on_get: Callable[[str], None] | None) -> SourceFile | None:
+    """The object ``url`` names, when it names one data file (``s3://b/exports/x.json.gz``)
+    that exists; None otherwise (the URL is then read as a prefix)."""
+    from botocore.exceptions import ClientError
+
+    m = re.match(r"^s3://([^/]+)/(.+)$", url.strip())
+    if m is None or m.group(2).endswith("/") or not m.group(2).lower().endswith(DATA_SUFFIXES):
+        return None
+    bucket, key = m.groups()
+    try:
+        head = client.head_object(Bucket=bucket, Key=key)
+    except ClientError as e:
+        if str(e.response.get("Error", {}).get("Code", "")) in ("404", "NoSuchKey", "NotFound"):
+            return None
+        raise _access_error(e, "s3:GetObject", url) from e
+    except Exception as e:  # noqa: BLE001 - every botocore error becomes a clear message
+        raise _access_error(e, "s3:GetObject", url) from e
+    return _object_source(client, bucket, key, head.get("ContentLength"), head.get("ETag"),
+                          head.get("LastModified"), on_get)

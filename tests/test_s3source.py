@@ -268,6 +268,17 @@ def test_objects_deleted_or_rewritten_after_listing_fail_alone(trail: Any, db_pa
     con.close()
 
 
+def test_a_url_naming_one_object_reads_that_object(trail: Any, db_path: Path) -> None:
+    records = [_record("333333333333", "us-east-1", DAYS[0], n) for n in (1, 2)]
+    trail.put_object(Bucket=BUCKET, Key="exports/records.json", Body=json.dumps(records).encode())
+    url = f"s3://{BUCKET}/exports/records.json"
+    assert _uris(url) == [url]
+    result = CliRunner().invoke(main, ["ingest", url, "--db", str(db_path), "--format", "json"])
+    assert result.exit_code == 0, result.output + str(result.exception)
+    assert json.loads(result.stdout)["stored"] == 2
+    assert _uris(f"s3://{BUCKET}/exports/missing.json") == []
+
+
 def test_missing_bucket_and_denied_access(aws_env: str, db_path: Path) -> None:
     with pytest.raises(AwsAccessError, match="does not exist"):
         list(s3_sources("s3://no-such-bucket/AWSLogs/"))
