@@ -77,8 +77,9 @@ def ingest_command(paths: tuple[str, ...], db: Path, strict: bool, rebuild: bool
     s3://bucket/prefix/ walks the CloudTrail key layout
     (AWSLogs/[o-org/]<account>/CloudTrail/<region>/YYYY/MM/DD/), pruned by
     --since/--until/--account/--region, and streams each object (standard AWS
-    credentials; AWS_ENDPOINT_URL honoured); s3://bucket/key.json.gz reads one object. Files already read with the same size
-    and mtime (S3: ETag) are not read again; records are deduplicated by eventID.
+    credentials; AWS_ENDPOINT_URL honoured); s3://bucket/key.json.gz reads one
+    object. Files already read with the same size and mtime (S3: ETag) are not
+    read again; records are deduplicated by eventID.
     --engine athena aggregates the trail's Athena table into usage_daily instead.
     Exit 0 when everything was stored or skipped with a reason, 3 when some
     records were rejected (see the rejects table), 1 on error or when a file or
