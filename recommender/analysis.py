@@ -153,20 +153,23 @@ class PrincipalResult:
     account_id: str
     is_agent: bool
     counts: dict[str, int]
-    actions: list[ActionVerdict] = field(default_factory=list)
+    # None when the run was asked for counts only (``analyze(..., actions=False)``).
+    actions: list[ActionVerdict] | None = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "principal_arn": self.principal_arn,
             "name": self.name,
             "principal_type": self.principal_type,
             "account_id": self.account_id,
             "is_agent": self.is_agent,
             "counts": self.counts,
-            "actions": [a.to_dict() for a in self.actions],
-            "findings": [f.to_dict() for f in self.findings],
         }
+        if self.actions is not None:
+            out["actions"] = [a.to_dict() for a in self.actions]
+        out["findings"] = [f.to_dict() for f in self.findings]
+        return out
 
 
 @dataclass
@@ -270,11 +273,15 @@ def analyze(
     *,
     progress: Callable[[int, int, str], None] | None = None,
     now: datetime | None = None,
+    actions: bool = True,
 ) -> AnalysisResult:
     """Classify every granted action of the principals in scope and record findings.
 
     Replaces ``role_action_status`` and ``findings`` with this run's result and
-    appends the run to ``analysis_runs`` / ``analysis_run_roles``.
+    appends the run to ``analysis_runs`` / ``analysis_run_roles``. With ``actions``
+    false the result carries counts and findings but not each action's verdict (they
+    stay in ``role_action_status``): a role granted ``*`` has ~22,000 of them, and
+    reading them for an organisation's roles takes longer than the analysis.
     """
     # Cheap checks first: loading the catalog into a new database takes seconds.
     row = con.execute("SELECT count(*) FROM principals").fetchone()
@@ -315,11 +322,14 @@ def analyze(
     except BaseException:
         con.execute("ROLLBACK")
         raise
-    return _read_result(con, params, history_start)
+    return _read_result(con, params, history_start, actions)
 
 
 def _read_result(
-    con: duckdb.DuckDBPyConnection, params: dict[str, Any], history_start: date | None
+    con: duckdb.DuckDBPyConnection,
+    params: dict[str, Any],
+    history_start: date | None,
+    actions: bool,
 ) -> AnalysisResult:
     principals = {
         r["principal_arn"]: PrincipalResult(
@@ -329,12 +339,13 @@ def _read_result(
             account_id=r["account_id"],
             is_agent=bool(r["is_agent"]),
             counts={k: int(r[k]) for k in ("granted", *STATUSES)},
+            actions=[] if actions else None,
         )
         for r in db.query(con, "analysis/result_principals")
     }
-    for r in db.query(con, "analysis/result_actions"):
+    for r in db.query(con, "analysis/result_actions") if actions else []:
         p = principals.get(r["principal_arn"])
-        if p is not None:
+        if p is not None and p.actions is not None:
             p.actions.append(
                 ActionVerdict(
                     action=r["action"],

@@ -136,7 +136,7 @@ def run_pipeline(
     done()
 
     done = timed("analyze")
-    analysis = analyze(con, window_days, as_of, progress=bar("analyze"))
+    analysis = analyze(con, window_days, as_of, progress=bar("analyze"), actions=False)
     full = _as_dict(analysis)
     # The per-principal detail is in role_action_status and the report; keep the summary.
     result.analysis = {k: full[k] for k in ("schema", "run", "totals", "findings_by_severity") if k in full}

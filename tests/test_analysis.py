@@ -396,6 +396,27 @@ def test_json_is_deterministic_apart_from_the_run(analysed, tmp_path):
     assert a["schema"] == SCHEMA
 
 
+def test_counts_only_result_is_the_full_one_without_verdicts(analysed, tmp_path):
+    """`actions=False` (the text summary, the pipeline) reads no per-action verdict, and
+    says so in its JSON by leaving the key out rather than listing none."""
+    path, full = analysed
+    copy = tmp_path / "counts.duckdb"
+    shutil.copy(path, copy)
+    con = db.connect(copy)
+    brief = analyze(con, actions=False)
+    stored = con.execute("SELECT count(*) FROM role_action_status").fetchone()[0]
+    con.close()
+    assert stored == sum(len(p.actions) for p in full.principals) > 0
+    assert [p.actions for p in brief.principals] == [None] * len(full.principals)
+    a, b = full.to_dict(), brief.to_dict()
+    for d in (a, b):
+        d.pop("run")
+    for p in a["principals"]:
+        assert p.pop("actions")
+    assert all("actions" not in p for p in b["principals"])
+    assert json.dumps(a, sort_keys=True, default=str) == json.dumps(b, sort_keys=True, default=str)
+
+
 def test_cli_json_and_text(analysed, tmp_path):
     path, _ = analysed
     copy = tmp_path / "cli.duckdb"

@@ -103,6 +103,8 @@ def analyze_command(
             role_pattern=role_pattern,
             # Only a terminal gets progress: in logs and pipes the steps are noise.
             progress=Progress("analyze", enabled=sys.stderr.isatty()),
+            # The text summary shows counts; each action's verdict is read for JSON only.
+            actions=fmt == "json",
         )
     finally:
         con.close()
