@@ -254,7 +254,6 @@ def minimize_role(
     before = 0
 
     for lc in sorted(granted):
-        sources = sorted(granted[lc], key=_rank)
         action = catalog.canonical(lc)
         if _denied(denies, lc, None):
             removed.append(
@@ -268,6 +267,24 @@ def minimize_role(
         before += 1
         status = role.statuses.get(lc)
         info = catalog.info(lc)
+        if (
+            lc not in obs_by
+            and (
+                status is None
+                or (
+                    status.status not in ("used", "unobservable")
+                    and not status.unobserved_resources
+                )
+            )
+            and not config.exceptions
+            and not role_grace
+            and not (grace_policies and any(p.key in grace_policies for p, _ in granted[lc]))
+        ):
+            # Nothing below could keep it (no call, no unobserved scope, no exception, no
+            # grace): most actions of a broad grant, so they skip the steps that follow.
+            removed.append(_removed(action, status, window_days, as_of, info.scopable))
+            continue
+        sources = sorted(granted[lc], key=_rank)
         specs: dict[StmtKey, set[str] | None] = {}
         # Current patterns kept as written (unobserved scopes), added after scoping.
         extra: dict[StmtKey, set[str]] = defaultdict(set)
@@ -343,7 +360,9 @@ def minimize_role(
 
         # 2. reasons to keep the grant exactly as it is today
         unobserved = set(status.unobserved_resources) if status is not None else set()
-        holders = [(p, s) for p, s in sources if unobserved & set(s.resources)]
+        holders = (
+            [(p, s) for p, s in sources if unobserved & set(s.resources)] if unobserved else []
+        )
         if (
             status is not None
             and status.status in ("used", "unused", "unobservable")
@@ -382,7 +401,9 @@ def minimize_role(
                 f"grace: the role was created {_when(role.created)}, less than {config.grace_days} days before {as_of.isoformat()}"
             )
         else:
-            in_grace = [(p, s) for p, s in sources if p.key in grace_policies]
+            in_grace = (
+                [(p, s) for p, s in sources if p.key in grace_policies] if grace_policies else []
+            )
             if in_grace:
                 keep_all(in_grace)
                 kind = kind or "grace"
@@ -547,15 +568,24 @@ def _removed(
         )
     last = _day(status.last_seen)
     why = f" ({status.why})" if status.why else ""
-    text = {
-        "unused": f"unused since {_when(last)}: no successful call in the {window_days}-day window",
-        "never_needed": f"never needed{why or ': no call in the ingested history'}",
-        "denied": f"denied anyway: {status.calls} call(s) were refused{', last ' + _when(last) if last else ''}{why}",
-        "unobservable": f"unobservable{why}; not kept because keep_unobservable = false",
-        "unexplained": f"unexplained{why}",
-        "used": f"used per the analysis, but no call in the window is allowed by these policies{why}",
-    }.get(status.status, f"{status.status}{why}")
-    return RemovedAction(action, status.status, text, last)
+    # One branch per status, formatted only when taken: a role granted `*` removes
+    # ~22,000 actions, twice per run.
+    kind = status.status
+    if kind == "never_needed":
+        text = f"never needed{why or ': no call in the ingested history'}"
+    elif kind == "unused":
+        text = f"unused since {_when(last)}: no successful call in the {window_days}-day window"
+    elif kind == "denied":
+        text = f"denied anyway: {status.calls} call(s) were refused{', last ' + _when(last) if last else ''}{why}"
+    elif kind == "unobservable":
+        text = f"unobservable{why}; not kept because keep_unobservable = false"
+    elif kind == "unexplained":
+        text = f"unexplained{why}"
+    elif kind == "used":
+        text = f"used per the analysis, but no call in the window is allowed by these policies{why}"
+    else:
+        text = f"{kind}{why}"
+    return RemovedAction(action, kind, text, last)
 
 
 # ---- the per-policy (in place) view ---------------------------------------------

@@ -153,8 +153,9 @@ class Statement:
     def conditional(self) -> bool:
         return bool(self.conditions)
 
-    @property
+    @cached_property
     def cond_items(self) -> frozenset[tuple[str, str, tuple[str, ...]]]:
+        # Cached: the minimizer ranks a role's statements once per granted action.
         return condition_items(self.conditions)
 
     def matches_action(self, action: str) -> bool:
