@@ -10,7 +10,7 @@ import sys
 
 import recommender.cli
 from recommender.cli import main
-from recommender.cli.base import command_modules
+from recommender.cli.base import command_modules, role_column
 
 
 def test_every_verb_module_defines_the_command_it_is_named_after() -> None:
@@ -36,3 +36,11 @@ def test_a_verb_imports_only_its_own_module() -> None:
     out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
     loaded = json.loads(out.stdout.strip().splitlines()[-1])
     assert loaded == ["recommender.cli.base", "recommender.cli.ingest"]
+
+
+def test_role_column_leads_with_the_account_only_when_there_are_several() -> None:
+    head, cells = role_column(["agent", "ci-deploy"], ["111122223333", "111122223333"])
+    assert head == "ROLE     " and cells == ["agent    ", "ci-deploy"]
+    head, cells = role_column(["Admin", "Admin", "x"], ["111122223333", "444455556666", None])
+    assert head == "ACCOUNT       ROLE "
+    assert cells == ["111122223333  Admin", "444455556666  Admin", "-             x    "]

@@ -249,6 +249,11 @@ def test_every_stage_runs_on_the_real_records(pipeline: dict[str, Any]) -> None:
     assert set(pipeline["roles"]) <= analysed
     recommended = _recommended(pipeline)
     assert set(recommended) == set(pipeline["roles"])
+    # Role names recur across the datasets' accounts (Admin, SampleRole): the summary
+    # names each role by ARN and account too.
+    summary = json.loads(steps["recommend"].stdout)["roles"]
+    assert sorted(r["principal_arn"] for r in summary) == sorted(pipeline["roles"])
+    assert all(r["principal_arn"].split(":")[4] == r["account_id"] for r in summary)
 
 
 def test_no_successful_call_is_broken(pipeline: dict[str, Any]) -> None:

@@ -16,6 +16,7 @@ from recommender.cli.base import (
     emit,
     format_option,
     main,
+    role_column,
     role_option,
     window_option,
 )
@@ -41,10 +42,13 @@ def _summary(result: AnalysisResult) -> None:
     if not result.principals:
         click.echo("No principal matches.")
         return
-    name_w = max(len("ROLE"), *(len(p.name) for p in result.principals))
-    header = f"{'ROLE':<{name_w}}  " + "  ".join(f"{h:>7}" for _, h in _COLUMNS) + "  TOP FINDINGS"
+    head, labels = role_column(
+        [p.name for p in result.principals], [p.account_id for p in result.principals]
+    )
+    header = f"{head}  " + "  ".join(f"{h:>7}" for _, h in _COLUMNS) + "  TOP FINDINGS"
     click.echo(header)
-    for p in result.principals:
+    several_accounts = len({p.account_id for p in result.principals}) > 1
+    for p, label in zip(result.principals, labels):
         counts = "  ".join(f"{p.counts[k]:>7}" for k, _ in _COLUMNS)
         kinds: dict[tuple[str, str], int] = {}
         for f in p.findings:  # already most severe first
@@ -54,9 +58,9 @@ def _summary(result: AnalysisResult) -> None:
         rest = sum(n for _, n in list(kinds.items())[2:])
         if rest:
             top += f" (+{rest})"
-        click.echo(f"{p.name:<{name_w}}  {counts}  {top or '-'}")
+        click.echo(f"{label}  {counts}  {top or '-'}")
     totals = result.totals
-    click.echo(f"{'TOTAL':<{name_w}}  " + "  ".join(f"{totals[k]:>7}" for k, _ in _COLUMNS))
+    click.echo(f"{'TOTAL':<{len(head)}}  " + "  ".join(f"{totals[k]:>7}" for k, _ in _COLUMNS))
     by_sev = result.findings_by_severity
     click.echo(
         "Findings: " + ", ".join(f"{by_sev[s]} {s}" for s in SEVERITIES if by_sev.get(s))
@@ -69,6 +73,8 @@ def _summary(result: AnalysisResult) -> None:
     )
     for f in worst[:10]:
         who = (f.principal_arn or "").rsplit("/", 1)[-1] or "-"
+        if several_accounts and f.principal_arn and f.principal_arn.count(":") >= 5:
+            who = f"{f.principal_arn.split(':')[4]}/{who}"
         click.echo(f"  [{f.severity}] {who}: {f.title}")
     if len(worst) > 10:
         click.echo(f"  ... {len(worst) - 10} more (--format json, or the findings table)")

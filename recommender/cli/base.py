@@ -168,6 +168,21 @@ def emit(fmt: str, result: Any, human: Callable[[Any], None]) -> None:
         human(result)
 
 
+def role_column(names: list[str], accounts: list[str | None]) -> tuple[str, list[str]]:
+    """The header and cells of a table's first column: the role's name, led by its
+    account when the rows span more than one (an organisation repeats names such as
+    Admin in many accounts)."""
+    name_w = max([len("ROLE"), *(len(n) for n in names)])
+    if len(set(accounts)) <= 1:
+        return f"{'ROLE':<{name_w}}", [f"{n:<{name_w}}" for n in names]
+    cells = [a or "-" for a in accounts]
+    acct_w = max([len("ACCOUNT"), *(len(a) for a in cells)])
+    return (
+        f"{'ACCOUNT':<{acct_w}}  {'ROLE':<{name_w}}",
+        [f"{a:<{acct_w}}  {n:<{name_w}}" for a, n in zip(cells, names)],
+    )
+
+
 def note(message: str) -> None:
     """A diagnostic line on stderr (progress, warnings); results go to stdout."""
     click.echo(message, err=True)

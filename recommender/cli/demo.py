@@ -6,7 +6,16 @@ from pathlib import Path
 
 import click
 
-from recommender.cli.base import Progress, db_option, emit, format_option, main, note, window_option
+from recommender.cli.base import (
+    Progress,
+    db_option,
+    emit,
+    format_option,
+    main,
+    note,
+    role_column,
+    window_option,
+)
 from recommender.db import connect
 from recommender.errors import RecommenderError
 from recommender.pipeline import PipelineResult, run_pipeline
@@ -39,12 +48,12 @@ def _human(r: PipelineResult) -> None:
     )
     if sev:
         click.echo("findings   " + ", ".join(f"{n} {s}" for s, n in sev.items() if n))
-    width = max([len("ROLE")] + [len(x["name"]) for x in roles])
+    head, labels = role_column([x["name"] for x in roles], [x.get("account_id") for x in roles])
     click.echo(f"recommend  {len(roles)} roles:")
-    click.echo(f"  {'ROLE':<{width}}  {'VERDICT':<16} {'ACTIONS BEFORE -> AFTER':>24}")
-    for x in roles:
+    click.echo(f"  {head}  {'VERDICT':<16} {'ACTIONS BEFORE -> AFTER':>24}")
+    for x, label in zip(roles, labels):
         counts = f"{x.get('actions_before')} -> {x.get('actions_after')}"
-        click.echo(f"  {x['name']:<{width}}  {x['verdict']:<16} {counts:>24}")
+        click.echo(f"  {label}  {x['verdict']:<16} {counts:>24}")
     click.echo(f"Recommendations: {rec.get('out')}")
     click.echo(f"Findings JSON:   {r.report.get('findings_json')}")
     click.echo(f"Report:          {r.report.get('outputs', {}).get('html')}")

@@ -14,6 +14,7 @@ from recommender.cli.base import (
     format_option,
     main,
     note,
+    role_column,
     role_option,
     window_option,
 )
@@ -87,13 +88,13 @@ def recommend_command(
         click.echo(
             f"Recommendations for {len(s['roles'])} role(s), window {s['window_days']} days up to {s['as_of']}:"
         )
-        width = max([len("ROLE")] + [len(r["name"]) for r in s["roles"]])
-        click.echo(f"{'ROLE':<{width}}  {'VERDICT':<16} {'ACTIONS':>16}  SCOPED")
-        for r in s["roles"]:
+        head, labels = role_column(
+            [r["name"] for r in s["roles"]], [r["account_id"] for r in s["roles"]]
+        )
+        click.echo(f"{head}  {'VERDICT':<16} {'ACTIONS':>16}  SCOPED")
+        for r, label in zip(s["roles"], labels):
             counts = f"{r['actions_before']} -> {r['actions_after']}"
-            click.echo(
-                f"{r['name']:<{width}}  {r['verdict']:<16} {counts:>16}  {r['resources_scoped']}"
-            )
+            click.echo(f"{label}  {r['verdict']:<16} {counts:>16}  {r['resources_scoped']}")
         click.echo(f"Wrote {s['files']} file(s) to {s['out']}")
 
     emit(fmt, summary, human)

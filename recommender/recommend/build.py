@@ -424,7 +424,13 @@ class Recommendation:
             "as_of": self.document["generated_from"]["as_of"],
             "window_days": self.document["generated_from"]["window_days"],
             "roles": [
-                {"name": r["name"], "verdict": r["verdict"], **r["counts"]}
+                {
+                    "name": r["name"],
+                    "principal_arn": r["principal_arn"],
+                    "account_id": r["account_id"],
+                    "verdict": r["verdict"],
+                    **r["counts"],
+                }
                 for r in self.document["roles"]
             ],
             "notes": self.document["notes"],
