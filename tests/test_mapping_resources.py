@@ -555,3 +555,104 @@ def test_calls_of_other_services_derive_nothing_from_their_request(con) -> None:
     with_request = touched_many(con, calls)
     without = touched_many(con, [(s, n, None, r) for s, n, _p, r in calls])
     assert with_request == without == [{("arn:aws:s3:::b", "AWS::S3::Bucket")}] * len(calls)
+
+
+S3_BUCKET = {"arn": "arn:aws:s3:::b1", "type": "AWS::S3::Bucket", "account_id": ACCT}
+S3_OBJECT = {"arn": "arn:aws:s3:::b1/k", "type": "AWS::S3::Object", "account_id": None}
+DDB_TABLE = {"arn": f"arn:aws:dynamodb:us-east-1:{ACCT}:table/t", "type": "AWS::DynamoDB::Table",
+             "account_id": ACCT}
+KMS_KEY = {"arn": f"arn:aws:kms:us-east-1:{ACCT}:key/k1", "type": "AWS::KMS::Key", "account_id": ACCT}
+
+# Calls aimed at usage_from_calls' shortcuts (S3 without version or copy source, requests
+# reduced to the fields read for DynamoDB and KMS, no request at all), next to the calls
+# that must not take them.
+SHORTCUT_CALLS = [
+    ("s3.amazonaws.com", "GetObject", {"bucketName": "b1", "key": "k"}, [S3_OBJECT, S3_BUCKET]),
+    ("s3.amazonaws.com", "GetObject", {"bucketName": "b1", "key": "k"}, [S3_OBJECT, S3_BUCKET, S3_OBJECT]),
+    ("s3.amazonaws.com", "GetObject", {"bucketName": "b1", "key": "other"}, [S3_OBJECT, S3_BUCKET]),
+    ("s3.amazonaws.com", "GetObject", {"bucketName": "b1", "key": "k", "Key": "K2"}, []),
+    ("s3.amazonaws.com", "GetObject", {"bucketName": "b1", "key": {"not": "a string"}}, []),
+    ("s3.amazonaws.com", "GetObject", {"bucketName": "", "key": "k"}, [S3_BUCKET]),
+    ("s3.amazonaws.com", "GetObject", {"bucketName": "b1", "key": "k", "VersionId": "v1"}, [S3_OBJECT]),
+    ("s3.amazonaws.com", "GetObject", {"bucketName": "b1", "key": "k", "versionId": ""}, [S3_OBJECT]),
+    ("s3.amazonaws.com", "CopyObject", {"bucketName": "b1", "key": "k", "x-amz-copy-source": "b1/k"},
+     [S3_OBJECT, S3_BUCKET]),
+    ("s3.amazonaws.com", "ListBuckets", {"Host": "s3.amazonaws.com"}, []),
+    ("s3.amazonaws.com", "GetObject", None, [S3_OBJECT, S3_OBJECT, S3_BUCKET]),
+    ("dynamodb.amazonaws.com", "GetItem", {"tableName": "t", "key": {"pk": {"S": "1"}}}, [DDB_TABLE]),
+    ("dynamodb.amazonaws.com", "GetItem", {"TableName": "t2", "key": {"pk": {"S": "2"}}}, []),
+    ("dynamodb.amazonaws.com", "GetItem", {"tableName": "", "TableName": "t3"}, []),
+    ("dynamodb.amazonaws.com", "Query", {"tableName": f"arn:aws:dynamodb:us-east-1:{ACCT}:table/t"}, []),
+    ("dynamodb.amazonaws.com", "BatchGetItem", {"requestItems": {"t": {"keys": []}, "u": {}}}, []),
+    ("dynamodb.amazonaws.com", "TransactWriteItems",
+     {"requestItems": [{"operation": "Put", "tableName": "t"}, {"operation": "Delete", "TableName": "u"}]}, []),
+    ("dynamodb.amazonaws.com", "ExecuteStatement", {"statement": "DELETE FROM t WHERE pk = 1"}, [DDB_TABLE]),
+    ("dynamodb.amazonaws.com", "ExecuteTransaction",
+     {"transactStatements": [{"statement": "UPDATE t SET a = 1"}]}, [DDB_TABLE]),
+    ("dynamodb.amazonaws.com", "GetItem", {"requestItems": None, "key": {}}, [DDB_TABLE]),
+    ("dynamodb.amazonaws.com", "DescribeLimits", {}, []),
+    ("kms.amazonaws.com", "Decrypt", {"encryptionContext": {"a": "1"}}, [KMS_KEY]),
+    ("kms.amazonaws.com", "Decrypt", {"keyId": "alias/app"}, [KMS_KEY]),
+    ("kms.amazonaws.com", "Encrypt", {"keyId": f"arn:aws:kms:us-east-1:{ACCT}:key/k1"}, [KMS_KEY]),
+    ("kms.amazonaws.com", "ReEncrypt", {"sourceKeyId": "k1", "destinationKeyId": "alias/b"}, [KMS_KEY]),
+    ("kms.amazonaws.com", "CreateAlias", {"aliasName": "alias/x", "targetKeyId": "k9"}, []),
+    ("athena.amazonaws.com", "StartQueryExecution", {"bucketName": "b1"}, [S3_BUCKET, S3_BUCKET]),
+]
+
+
+def test_usage_daily_rows_give_what_the_per_call_macro_gives(con) -> None:
+    """usage_daily_rows (the set-wise path ingest uses, with its shortcuts and reduced
+    request keys) must give each call exactly the resources the per-call macro gives.
+    Every call gets a caller of its own; each is stored twice, so its calls count 2."""
+    calls = [c[:4] for c in CASES] + SHORTCUT_CALLS
+    expected = touched_many(con, calls)
+    rows = []
+    for i, (source, name, params, resources) in enumerate(calls):
+        request = None if params is None else json.dumps(params)
+        for copy in range(2):
+            rows.append([f"caller-{i}", ACCT, source, name, resources or [], request,
+                         f"2026-11-0{1 + copy} 10:00:00"])
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE some_events (principal_arn VARCHAR, recipient_account_id VARCHAR,
+            event_source VARCHAR, event_name VARCHAR, resources {RES_TYPE}, request_parameters JSON,
+            event_time TIMESTAMP, principal_account_id VARCHAR, error_code VARCHAR, aws_region VARCHAR)"""
+    )
+    con.executemany(
+        "INSERT INTO some_events VALUES (?, ?, ?, ?, ?, ?, ?, NULL, NULL, 'us-east-1')", rows
+    )
+    got: dict[int, set[tuple]] = {i: set() for i in range(len(calls))}
+    calls_seen: dict[int, int] = {i: 0 for i in range(len(calls))}
+    for caller, arn, kind, n in con.execute(
+        "SELECT principal_arn, resource_arn, resource_kind, sum(calls)::INTEGER"
+        " FROM usage_daily_rows('some_events') GROUP BY ALL"
+    ).fetchall():
+        i = int(caller.split("-")[1])
+        if arn is not None or kind is not None:
+            got[i].add((arn, kind))
+        calls_seen[i] += n
+    for i, call in enumerate(calls):
+        assert got[i] == expected[i], call
+        # two calls per resource, or two with no resource
+        assert calls_seen[i] == 2 * max(1, len(expected[i])), call
+    assert len(calls) > 50
+
+
+def test_dynamodb_and_kms_calls_group_by_the_fields_read(con) -> None:
+    """Item keys and encryption contexts do not split a table's or a key's calls: the
+    request key keeps only what the derivation reads."""
+    key = con.execute(
+        "SELECT er_request_key('dynamodb.amazonaws.com', ?::JSON), er_request_key('dynamodb.amazonaws.com', ?::JSON),"
+        " er_request_key('kms.amazonaws.com', ?::JSON), er_request_key('kms.amazonaws.com', ?::JSON),"
+        " er_request_key('athena.amazonaws.com', ?::JSON), er_request_key('lambda.amazonaws.com', ?::JSON)",
+        [json.dumps({"tableName": "t", "key": {"pk": {"S": "1"}}}),
+         json.dumps({"tableName": "t", "key": {"pk": {"S": "2"}}, "consistentRead": True}),
+         json.dumps({"encryptionContext": {"a": "1"}}),
+         json.dumps({"keyId": "alias/app", "encryptionContext": {"a": "2"}}),
+         json.dumps({"queryString": "SELECT 1"}),
+         json.dumps({"functionName": "f"})],
+    ).fetchone()
+    assert key[0] == key[1] and json.loads(key[0])["tableName"] == "t"
+    assert key[2] is None  # nothing KMS derives from: CloudTrail's resources[] alone
+    assert json.loads(key[3])["keyId"] == "alias/app"
+    assert key[4] is None
+    assert json.loads(key[5]) == {"functionName": "f"}

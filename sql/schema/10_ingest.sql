@@ -224,31 +224,71 @@ CREATE OR REPLACE MACRO cloudtrail_outcome(error_code) AS CASE
 -- usage_daily rows of a table of calls already grouped by caller, call, outcome, day,
 -- resources[] and request (columns principal_arn, account_id, event_source, event_name,
 -- outcome, day, resources, request_parameters, aws_region, calls, first_seen, last_seen):
--- the resources each touched (event_touched_resources_of), with the calls summed. Used by
--- usage_daily_rows and by the Athena path, whose query returns such groups.
+-- the resources each touched, with the calls summed. Used by usage_daily_rows and by the
+-- Athena path, whose query returns such groups. Three ways, each giving what
+-- event_touched_resources_of gives for its calls:
+--   * no request: CloudTrail's resources[] alone (nothing is derived from no request);
+--   * S3 with neither versionId nor x-amz-copy-source: resources[] plus the bucket and
+--     object the request names, built here (er_s3_spec says why);
+--   * every other call: event_touched_resources_of.
 CREATE OR REPLACE MACRO usage_from_calls(tbl) AS TABLE
+    WITH s3 AS MATERIALIZED (
+        SELECT *, json_transform(request_parameters::JSON, er_s3_spec()) AS s3q
+        FROM query_table(tbl)
+        WHERE event_source = 's3.amazonaws.com' AND request_parameters IS NOT NULL
+    ),
+    s3_simple AS (
+        SELECT * EXCLUDE (s3q, bucket, object),
+               CASE WHEN bucket IS NOT NULL THEN er_item('arn:' || er_p || ':s3:::' || bucket, 'AWS::S3::Bucket') END AS b,
+               CASE WHEN bucket IS NOT NULL AND object IS NOT NULL
+                    THEN er_item('arn:' || er_p || ':s3:::' || bucket || '/' || object, 'AWS::S3::Object') END AS o
+        FROM (SELECT *, nullif(s3q.bucketName, '') AS bucket, nullif(s3q."key", '') AS object,
+                     er_partition(coalesce(aws_region, '')) AS er_p,
+                     [er_item(r.arn, r."type") FOR r IN coalesce(resources, []) IF nullif(r.arn, '') IS NOT NULL] AS listed
+              FROM s3
+              WHERE nullif(s3q.versionId, '') IS NULL AND nullif(s3q."x-amz-copy-source", '') IS NULL)
+    ),
     -- The arguments of event_touched_resources_of once per call, materialised: inlined
     -- into the derivation, the request would be parsed once per use (~3x slower).
-    WITH calls AS MATERIALIZED (
+    calls AS MATERIALIZED (
         SELECT principal_arn, account_id, event_source, event_name, outcome, day, resources,
                calls, first_seen, last_seen,
                er_operation(event_name) AS er_op, request_parameters::JSON AS er_rp,
                er_params(request_parameters::JSON) AS er_q, coalesce(aws_region, '') AS er_region,
                er_partition(coalesce(aws_region, '')) AS er_p
+        FROM (SELECT * FROM query_table(tbl)
+              WHERE request_parameters IS NOT NULL AND event_source IS DISTINCT FROM 's3.amazonaws.com'
+              UNION ALL
+              SELECT * EXCLUDE (s3q) FROM s3
+              WHERE nullif(s3q.versionId, '') IS NOT NULL OR nullif(s3q."x-amz-copy-source", '') IS NOT NULL)
+    ),
+    touched AS (
+        SELECT principal_arn, account_id, event_source, event_name, outcome, day, calls, first_seen, last_seen,
+               er_distinct([er_item(r.arn, r."type") FOR r IN coalesce(resources, []) IF nullif(r.arn, '') IS NOT NULL]) AS touched
         FROM query_table(tbl)
+        WHERE request_parameters IS NULL
+        UNION ALL
+        -- (list_contains, not er_distinct over all four: the bucket and object are
+        -- usually listed already, and list_distinct on four items is the slow part)
+        SELECT principal_arn, account_id, event_source, event_name, outcome, day, calls, first_seen, last_seen,
+               flatten([er_distinct(listed),
+                        CASE WHEN b IS NOT NULL AND NOT list_contains(listed, b) THEN [b] ELSE [] END,
+                        CASE WHEN o IS NOT NULL AND NOT list_contains(listed, o) THEN [o] ELSE [] END])
+        FROM s3_simple
+        UNION ALL
+        SELECT principal_arn, account_id, event_source, event_name, outcome, day, calls, first_seen, last_seen,
+               event_touched_resources_of(event_source, er_op, resources, er_rp, er_q, account_id, er_region, er_p)
+        FROM calls
     )
     SELECT principal_arn, account_id, event_source, event_name,
            res.arn AS resource_arn, res.kind AS resource_kind, outcome, day,
            CAST(sum(calls) AS BIGINT) AS calls, min(first_seen) AS first_seen, max(last_seen) AS last_seen
     FROM (
+        -- One row per resource, or one with no resource.
         SELECT principal_arn, account_id, event_source, event_name, outcome, day,
                calls, first_seen, last_seen,
-               -- One row per resource, or one with no resource; the derived list is bound
-               -- once (nullif and coalesce would each evaluate it again).
-               unnest([coalesce(nullif(etr.touched, []), [{'arn': NULL::VARCHAR, 'kind': NULL::VARCHAR}])
-                       FOR etr IN [{'touched': event_touched_resources_of(
-                           event_source, er_op, resources, er_rp, er_q, account_id, er_region, er_p)}]][1]) AS res
-        FROM calls
+               unnest(coalesce(nullif(touched, []), [{'arn': NULL::VARCHAR, 'kind': NULL::VARCHAR}])) AS res
+        FROM touched
     )
     GROUP BY ALL;
 
@@ -256,17 +296,24 @@ CREATE OR REPLACE MACRO usage_from_calls(tbl) AS TABLE
 -- calls are grouped first: the same caller, call, outcome, day, resources[] and request
 -- touch the same resources, so the derivation runs once per distinct call (repeated
 -- Invoke, InvokeModel, Decrypt, AssumeRole calls collapse), not once per event. The
--- request is part of the group only for the services the derivation reads it for
--- (er_reads_request); for every other call it is NULL, and those group by resources[].
+-- request is part of the group only as far as the derivation reads it (er_request_key):
+-- not at all for most services, whose calls group by resources[]; for DynamoDB and KMS
+-- only the fields read, so GetItem calls with different item keys are one group.
 CREATE OR REPLACE MACRO usage_daily_rows(tbl) AS TABLE
-    WITH distinct_calls AS (
+    -- (The request key is materialised before the grouping: otherwise the optimiser
+    -- pushes usage_from_calls' filters on it below the grouping, and computes it again.)
+    WITH keyed AS MATERIALIZED (
         SELECT principal_arn, coalesce(recipient_account_id, principal_account_id) AS account_id,
                event_source, event_name, cloudtrail_outcome(error_code) AS outcome,
                CAST(event_time AS DATE) AS day, resources,
-               CASE WHEN er_reads_request(event_source) THEN request_parameters END AS request_parameters,
-               aws_region,
-               count(*) AS calls, min(event_time) AS first_seen, max(event_time) AS last_seen
+               er_request_key(event_source, request_parameters) AS request_parameters,
+               aws_region, event_time
         FROM query_table(tbl)
+    ),
+    distinct_calls AS MATERIALIZED (
+        SELECT * EXCLUDE (event_time),
+               count(*) AS calls, min(event_time) AS first_seen, max(event_time) AS last_seen
+        FROM keyed
         GROUP BY ALL
     )
     SELECT * FROM usage_from_calls('distinct_calls');
