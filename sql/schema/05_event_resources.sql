@@ -386,11 +386,13 @@ CREATE OR REPLACE MACRO er_from_params(src, op, rp, q, acct, region, p) AS flatt
                 CASE WHEN nullif(q.destinationKeyId, '') IS NOT NULL THEN 'kms_destination_key' END)
     ] ELSE [] END,
     -- Bedrock: model, agent (and alias), knowledge base
-    CASE WHEN src = 'bedrock.amazonaws.com' THEN [
-        er_item(er_model_arn(nullif(q.modelId, ''), p, region, acct),
-                er_model_kind(er_model_arn(nullif(q.modelId, ''), p, region, acct))),
-        er_item(er_profile_model_arn(er_model_arn(nullif(q.modelId, ''), p, region, acct), p),
-                'AWS::Bedrock::FoundationModel'),
+    -- (The model ARN is bound once through a lambda that captures nothing: copied into
+    -- each use, with er_profile_model_arn's own copies, it made planning this macro take
+    -- ~0.25 s more, on every batch.)
+    CASE WHEN src = 'bedrock.amazonaws.com' THEN flatten([[[
+        er_item(m.arn, er_model_kind(m.arn)),
+        er_item(er_profile_model_arn(m.arn, m.p), 'AWS::Bedrock::FoundationModel')]
+        FOR m IN [{'arn': er_model_arn(nullif(q.modelId, ''), p, region, acct), 'p': p}]][1], [
         er_item('arn:' || p || ':bedrock:' || region || ':' || acct || ':agent/' || nullif(q.agentId, ''),
                 CASE WHEN nullif(q.agentId, '') IS NOT NULL THEN 'AWS::Bedrock::Agent' END),
         er_item('arn:' || p || ':bedrock:' || region || ':' || acct || ':agent-alias/' || nullif(q.agentId, '')
@@ -399,7 +401,7 @@ CREATE OR REPLACE MACRO er_from_params(src, op, rp, q, acct, region, p) AS flatt
                      THEN 'AWS::Bedrock::AgentAlias' END),
         er_item('arn:' || p || ':bedrock:' || region || ':' || acct || ':knowledge-base/' || nullif(q.knowledgeBaseId, ''),
                 CASE WHEN nullif(q.knowledgeBaseId, '') IS NOT NULL THEN 'AWS::Bedrock::KnowledgeBase' END)
-    ] ELSE [] END,
+    ]]) ELSE [] END,
     -- IAM: role (path only known on CreateRole), user, policy, instance profile
     CASE WHEN src = 'iam.amazonaws.com' THEN [
         er_item('arn:' || p || ':iam::' || acct || ':role'
