@@ -253,7 +253,7 @@ CREATE OR REPLACE MACRO er_reads_request(event_source) AS list_contains(er_reque
 -- er_params, and DynamoDB's case-sensitive TableName fallback is folded into tableName);
 -- tests/test_mapping_resources.py checks usage_daily_rows against the per-call macro.
 CREATE OR REPLACE MACRO er_request_key(event_source, rp) AS CASE
-    WHEN NOT er_reads_request(event_source) OR rp IS NULL THEN NULL
+    WHEN NOT coalesce(er_reads_request(event_source), false) OR rp IS NULL THEN NULL
     WHEN event_source = 'dynamodb.amazonaws.com' THEN [
         CASE WHEN coalesce(nullif(x.q.tableName, ''), x.t) IS NOT NULL
                   OR coalesce(x.q.requestItems, x.q.statement, x.q.transactStatements) IS NOT NULL
