@@ -542,3 +542,30 @@ def test_config_file_is_validated_with_file_and_key_in_errors(tmp_path: Path):
         with pytest.raises(ConfigError) as e:
             load_config(bad)
         assert "bad.toml" in str(e.value) and needle in str(e.value)
+
+
+def test_no_cyclic_gc_pauses_the_collector_and_restores_its_state() -> None:
+    import gc
+
+    from recommender.gcpause import no_cyclic_gc
+
+    assert gc.isenabled()
+    with no_cyclic_gc():
+        assert not gc.isenabled()
+        with no_cyclic_gc():
+            assert not gc.isenabled()
+        assert not gc.isenabled()  # the inner block leaves the outer pause alone
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with no_cyclic_gc():
+            pass
+        assert not gc.isenabled()  # off before, off after
+    finally:
+        gc.enable()
+    try:
+        with no_cyclic_gc():
+            raise ValueError("boom")
+    except ValueError:
+        pass
+    assert gc.isenabled()

@@ -20,6 +20,7 @@ import duckdb
 
 from recommender import db
 from recommender.errors import InvariantError, PolicyParseError, RecommenderError
+from recommender.gcpause import no_cyclic_gc
 from recommender.recommend.exceptions import RecommendConfig
 from recommender.recommend.explain import explain_role
 from recommender.recommend.invariants import enforce
@@ -42,17 +43,6 @@ from recommender.recommend.quotas import MANAGED_POLICY_LIMIT, SCP_LIMIT, policy
 
 SCHEMA = "recommender.recommendation/1"
 CEILING_SCHEMA = "recommender.agent-ceiling/1"
-
-# When role_action_status holds several rows for one action, the granted verdict
-# decides; denied / unexplained rows only sit beside it.
-_STATUS_RANK = {
-    "used": 0,
-    "unobservable": 1,
-    "unused": 2,
-    "never_needed": 3,
-    "denied": 4,
-    "unexplained": 5,
-}
 
 
 @dataclass
@@ -125,22 +115,14 @@ def load_inputs(
     for r in db.query(con, "recommend/role_policies"):
         policies[r["principal_arn"]].append(r)
     statuses: dict[str, dict[str, ActionStatus]] = defaultdict(dict)
-    for r in db.query(con, "recommend/action_status"):
-        lc = r["action"].lower()
-        prev = statuses[r["principal_arn"]].get(lc)
-        if prev is not None and _STATUS_RANK.get(prev.status, 9) <= _STATUS_RANK.get(
-            r["status"], 9
-        ):
-            continue
-        statuses[r["principal_arn"]][lc] = ActionStatus(
-            r["action"],
-            r["status"],
-            int(r["calls"] or 0),
-            r["first_seen"],
-            r["last_seen"],
-            tuple(r["resources"] or ()),
-            r["why"],
-            tuple(r["unobserved_resources"] or ()),
+    # Tuples, not db.query's dicts: one row per role and granted action (millions for an
+    # organisation's broad roles).
+    for arn, lc, action, status, calls, first, last, res, why, unobserved in db.run(
+        con, "recommend/action_status"
+    ).fetchall():
+        statuses[arn][lc] = ActionStatus(
+            action, status, int(calls or 0), first, last, tuple(res or ()), why,
+            tuple(unobserved or ()),
         )
     observations: dict[str, list[Observation]] = defaultdict(list)
     for r in db.query(con, "recommend/observations", {"window_start": start, "as_of": end}):
@@ -437,6 +419,7 @@ class Recommendation:
         }
 
 
+@no_cyclic_gc()
 def recommend(
     con: duckdb.DuckDBPyConnection,
     window_days: int,

@@ -28,6 +28,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
 
 from recommender.errors import RecommenderError
+from recommender.gcpause import no_cyclic_gc
 from recommender.render import markdown
 from recommender.render.context import (
     STATUS_LABELS,
@@ -229,6 +230,7 @@ class ReportResult:
         }
 
 
+@no_cyclic_gc()
 def make_report(
     con: duckdb.DuckDBPyConnection,
     *,
