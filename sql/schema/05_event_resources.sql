@@ -472,6 +472,10 @@ CREATE OR REPLACE MACRO er_merge(listed, derived) AS er_distinct(flatten([
     [x FOR x IN derived
      IF x.kind IS NOT NULL AND (x.arn IS NOT NULL OR er_is_marker_kind(x.kind))]]));
 
+-- CloudTrail's own resources[] as items, those without an ARN left out.
+CREATE OR REPLACE MACRO er_listed(resources) AS
+    [er_item(r.arn, r."type") FOR r IN coalesce(resources, []) IF nullif(r.arn, '') IS NOT NULL];
+
 -- The resources of one call from its parts, with the request already parsed (q, from
 -- er_params), the operation normalised (op, from er_operation), the region never NULL
 -- and its partition known (p, from er_partition): the form set-wise callers use
@@ -482,7 +486,7 @@ CREATE OR REPLACE MACRO er_merge(listed, derived) AS er_distinct(flatten([
 -- captures outer columns runs row by row, many times slower).
 CREATE OR REPLACE MACRO event_touched_resources_of(event_source, op, resources, rp, q, account_id, region, p) AS
     [er_merge(etr_args.listed, etr_args.derived) FOR etr_args IN [{
-        'listed': [er_item(r.arn, r.type) FOR r IN coalesce(resources, []) IF nullif(r.arn, '') IS NOT NULL],
+        'listed': er_listed(resources),
         'derived': flatten([er_from_params(event_source, op, rp, q, account_id, region, p),
                             er_partiql(event_source, q, resources)])
     }]][1];

@@ -233,20 +233,21 @@ CREATE OR REPLACE MACRO cloudtrail_outcome(error_code) AS CASE
 --   * every other call: event_touched_resources_of.
 CREATE OR REPLACE MACRO usage_from_calls(tbl) AS TABLE
     WITH s3 AS MATERIALIZED (
-        SELECT *, json_transform(request_parameters::JSON, er_s3_spec()) AS s3q
-        FROM query_table(tbl)
-        WHERE event_source = 's3.amazonaws.com' AND request_parameters IS NOT NULL
+        SELECT *, nullif(s3q.versionId, '') IS NULL AND nullif(s3q."x-amz-copy-source", '') IS NULL AS simple
+        FROM (SELECT *, json_transform(request_parameters::JSON, er_s3_spec()) AS s3q
+              FROM query_table(tbl)
+              WHERE event_source = 's3.amazonaws.com' AND request_parameters IS NOT NULL)
     ),
     s3_simple AS (
-        SELECT * EXCLUDE (s3q, bucket, object),
+        SELECT * EXCLUDE (s3q, simple, bucket, object),
                CASE WHEN bucket IS NOT NULL THEN er_item('arn:' || er_p || ':s3:::' || bucket, 'AWS::S3::Bucket') END AS b,
                CASE WHEN bucket IS NOT NULL AND object IS NOT NULL
                     THEN er_item('arn:' || er_p || ':s3:::' || bucket || '/' || object, 'AWS::S3::Object') END AS o
         FROM (SELECT *, nullif(s3q.bucketName, '') AS bucket, nullif(s3q."key", '') AS object,
                      er_partition(coalesce(aws_region, '')) AS er_p,
-                     [er_item(r.arn, r."type") FOR r IN coalesce(resources, []) IF nullif(r.arn, '') IS NOT NULL] AS listed
+                     er_listed(resources) AS listed
               FROM s3
-              WHERE nullif(s3q.versionId, '') IS NULL AND nullif(s3q."x-amz-copy-source", '') IS NULL)
+              WHERE simple)
     ),
     -- The arguments of event_touched_resources_of once per call, materialised: inlined
     -- into the derivation, the request would be parsed once per use (~3x slower).
@@ -259,12 +260,12 @@ CREATE OR REPLACE MACRO usage_from_calls(tbl) AS TABLE
         FROM (SELECT * FROM query_table(tbl)
               WHERE request_parameters IS NOT NULL AND event_source IS DISTINCT FROM 's3.amazonaws.com'
               UNION ALL
-              SELECT * EXCLUDE (s3q) FROM s3
-              WHERE nullif(s3q.versionId, '') IS NOT NULL OR nullif(s3q."x-amz-copy-source", '') IS NOT NULL)
+              SELECT * EXCLUDE (s3q, simple) FROM s3
+              WHERE NOT simple)
     ),
     touched AS (
         SELECT principal_arn, account_id, event_source, event_name, outcome, day, calls, first_seen, last_seen,
-               er_distinct([er_item(r.arn, r."type") FOR r IN coalesce(resources, []) IF nullif(r.arn, '') IS NOT NULL]) AS touched
+               er_distinct(er_listed(resources)) AS touched
         FROM query_table(tbl)
         WHERE request_parameters IS NULL
         UNION ALL
