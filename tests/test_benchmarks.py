@@ -69,3 +69,14 @@ def test_rss_profile_takes_the_peak_of_each_slice() -> None:
 ])
 def test_other_benchmarks_run(script: str, args: list[str], expect: str) -> None:
     assert re.search(expect, _run(script, *args), re.M)
+
+
+def test_bench_page_faults_counts_faults_both_ways() -> None:
+    out = _run("bench_page_faults.py", "--mib", "16", "--rounds", "1",
+               "--ingest", str(REPO / "tests" / "fixtures" / "ingest" / "good"))
+    # 16 MiB written one byte per page: one fault per 4 KiB page.
+    faults = int(re.search(r"round 1: (\d+) page faults", out).group(1))
+    assert 4096 <= faults < 4096 + 64
+    ingests = re.findall(r"ingest round 1, (allocator defaults|freed memory kept) *: .* ([\d,]+) page faults", out)
+    assert [label for label, _ in ingests] == ["allocator defaults", "freed memory kept"]
+    assert all(int(n.replace(",", "")) > 0 for _, n in ingests)
