@@ -325,13 +325,13 @@ def _run_child(cmd: list[str], stdin_path: Path | None = None, capture: bool = F
                 if rss is not None and not stop.is_set():  # not a pid reused after the exit
                     rss_samples.append((time.perf_counter() - start, rss))
 
-        sampler = threading.Thread(target=sample, daemon=True)
-        if rss_samples is not None:
+        sampler = threading.Thread(target=sample, daemon=True) if rss_samples is not None else None
+        if sampler:
             sampler.start()
         _pid, status, usage = os.wait4(child.pid, 0)
         wall = time.perf_counter() - start
         stop.set()
-        if rss_samples is not None:
+        if sampler:
             sampler.join()
         child.returncode = os.waitstatus_to_exitcode(status)
         if not capture and child.returncode != 0:
