@@ -213,6 +213,31 @@ def test_a_refused_cache_release_changes_nothing(db_path: Path, monkeypatch: pyt
     assert con.execute("SELECT current_setting('memory_limit')").fetchone()[0] == _ingest_memory_limit()
 
 
+def test_delivery_unnest_does_not_carry_the_whole_object(db_path: Path) -> None:
+    # DuckDB's UNNEST repeats its input row's other columns next to each output chunk, and
+    # copies a string column to do so: the input must be the parsed records, not the
+    # delivery object's text (two copies of ~1 MB per file; docs/benchmarks.md).
+    import pyarrow as pa
+
+    from recommender.db import render_sql
+
+    con = connect(db_path)
+    con.register("ingest_docs", pa.table({
+        "file_no": pa.array([0], pa.int32()), "uri": ["s3://b/f.json.gz"],
+        "json": pa.array(['{"Records":[]}'], pa.large_string())}))
+    plan = json.loads(con.execute("EXPLAIN (FORMAT JSON) " + render_sql("ingest/insert_delivery"),
+                                  {"ingested_at": "2026-01-01", "batch_id": 1}).fetchall()[0][1])
+
+    def unnest_inputs(node: dict) -> list[dict]:
+        found = list(node.get("children", [])) if node.get("name") == "UNNEST" else []
+        return found + [x for c in node.get("children", []) for x in unnest_inputs(c)]
+
+    inputs = [x for node in plan for x in unnest_inputs(node)]
+    assert [x["name"] for x in inputs] == ["PROJECTION"]
+    assert "json" not in inputs[0]["extra_info"]["Projections"]
+    con.close()
+
+
 def test_incremental_merge_equals_rebuild(db_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import recommender.ingest as ingest_module
 
