@@ -12,9 +12,10 @@ import sys
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 import pytest
 
-from recommender.db import connect, run
+from recommender.db import connect, render_sql, run
 from recommender.errors import LogFormatError
 from recommender.ingest import ingest, rebuild_aggregates
 from recommender.sources import local_files
@@ -217,10 +218,6 @@ def test_delivery_unnest_does_not_carry_the_whole_object(db_path: Path) -> None:
     # DuckDB's UNNEST repeats its input row's other columns next to each output chunk, and
     # copies a string column to do so: the input must be the parsed records, not the
     # delivery object's text (two copies of ~1 MB per file; docs/benchmarks.md).
-    import pyarrow as pa
-
-    from recommender.db import render_sql
-
     con = connect(db_path)
     con.register("ingest_docs", pa.table({
         "file_no": pa.array([0], pa.int32()), "uri": ["s3://b/f.json.gz"],
