@@ -43,6 +43,7 @@ import uuid
 from concurrent.futures import ProcessPoolExecutor
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import NamedTuple
 
 HERE = Path(__file__).resolve().parent
 CORPUS_ROOT = HERE / ".corpus"
@@ -303,11 +304,21 @@ def _rss_kib(pid: int) -> int | None:
     return None
 
 
-def _run_child(cmd: list[str], stdin_path: Path | None = None, capture: bool = False,
-               rss_samples: list[tuple[float, int]] | None = None,
-               ) -> tuple[float, float, int, subprocess.CompletedProcess | None]:
-    """Run ``cmd``: (wall seconds, CPU seconds, peak RSS KiB, output when ``capture``). CPU
-    and peak RSS are this child's alone, from wait4() (for xargs, its gzip children's too).
+class ChildRun(NamedTuple):
+    """What ``run_child`` measured of one child process."""
+
+    wall: float  # seconds, from start to the exit wait4() sees
+    cpu: float  # user + system seconds
+    peak_kib: int  # peak resident set
+    faults: int  # minor page faults
+    done: subprocess.CompletedProcess | None  # its output, when captured
+
+
+def run_child(cmd: list[str], stdin_path: Path | None = None, capture: bool = False,
+              rss_samples: list[tuple[float, int]] | None = None) -> ChildRun:
+    """Run ``cmd`` and measure it (``ChildRun``). CPU, peak RSS and page faults are this
+    child's alone, from wait4() (for xargs, its gzip children's too); a child that fails
+    raises unless its output is captured.
     With ``rss_samples``, the child's resident set is also appended to it every
     ``RSS_SAMPLE_SECONDS`` as (seconds since start, KiB): how memory evolves over the run."""
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err, \
@@ -341,7 +352,7 @@ def _run_child(cmd: list[str], stdin_path: Path | None = None, capture: bool = F
             out.seek(0)
             err.seek(0)
             done = subprocess.CompletedProcess(cmd, child.returncode, out.read().decode(), err.read().decode())
-    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss, done
+    return ChildRun(wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss, usage.ru_minflt, done)
 
 
 def _rss_profile(samples: list[tuple[float, int]], wall: float, parts: int = RSS_PARTS) -> str:
@@ -383,7 +394,7 @@ def main() -> int:
     listing = tmp / "files.txt"
     listing.write_bytes("\0".join(files).encode())
     # Warm the page cache so neither measurement pays for the disk.
-    _run_child(["xargs", "-0", "cat"], listing)
+    run_child(["xargs", "-0", "cat"], listing)
     db = tmp / "db" / "bench.duckdb"
     if args.resources_only:
         # The ingest stage alone: usage_daily from CloudTrail's resources[] only, as the
@@ -399,11 +410,13 @@ def main() -> int:
     # takes the median round. This machine's speed drifts by 20-40% over minutes.
     rounds = []
     for n in range(1, args.rounds + 1):
-        t_gzip, gzip_cpu, _rss, _ = _run_child(["xargs", "-0", "gzip", "-dc"], listing)
+        base = run_child(["xargs", "-0", "gzip", "-dc"], listing)
+        t_gzip, gzip_cpu = base.wall, base.cpu
         shutil.rmtree(db.parent, ignore_errors=True)  # a fresh database every round
         db.parent.mkdir()
         samples: list[tuple[float, int]] = []
-        t_ingest, ingest_cpu, peak_kib, proc = _run_child(cmd, capture=True, rss_samples=samples)
+        run = run_child(cmd, capture=True, rss_samples=samples)
+        t_ingest, ingest_cpu, peak_kib, proc = run.wall, run.cpu, run.peak_kib, run.done
         if proc.returncode not in (0, 3):
             print(proc.stderr, file=sys.stderr)
             return 1
