@@ -15,7 +15,11 @@ within 1.5x the wall time of `gzip -dc` over the same files, and peak RSS under
    subprocess, timing it and reading its CPU time and peak RSS from ``wait4()``, and
    sampling its resident set every 0.2 s (printed as the peak of each tenth of the
    run, which shows whether memory levels off as input grows);
-4. prints events/s, MB/s (uncompressed), the ratio to `gzip -dc` and peak RSS.
+4. prints events/s, MB/s (uncompressed), the ratio to `gzip -dc` and peak RSS;
+5. before each round, probes the machine's memory latency (random dependent loads over
+   256 MiB, in a child process) and, over three rounds or more, fits the rounds' ratios
+   to it: on a shared host the ingest, which is bound by memory, slows when neighbours
+   contend for the L3 cache and memory, and `gzip -dc` barely does.
 
 Usage::
 
@@ -34,6 +38,7 @@ import json
 import os
 import random
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -50,6 +55,12 @@ CORPUS_ROOT = HERE / ".corpus"
 RECORDS_PER_FILE = 500
 RSS_SAMPLE_SECONDS = 0.2
 RSS_PARTS = 10  # the ingest's resident set is reported as the peak of each tenth of its run
+# The memory latency probe: dependent loads at random places in this much memory, far more
+# than the shared L3 cache (32 MiB on the machine measured), against the same loads from
+# a table that stays in cache.
+LATENCY_MIB = 256
+LATENCY_CACHED_MIB = 1
+LATENCY_LOADS = 1_000_000
 ACCOUNT = "123456789012"
 REGIONS = ["us-east-1", "eu-west-1"]
 START = datetime(2026, 1, 1, tzinfo=timezone.utc)
@@ -355,6 +366,68 @@ def run_child(cmd: list[str], stdin_path: Path | None = None, capture: bool = Fa
     return ChildRun(wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss, usage.ru_minflt, done)
 
 
+def _chase_table(mib: int) -> memoryview:
+    """``mib`` MiB of int64 slots, each holding the index of the next slot to visit: one
+    cycle through every slot (an LCG modulo a power of two with a % 4 == 1 and c odd), in
+    an order no hardware prefetcher follows. Built by DuckDB, read through Arrow."""
+    import duckdb  # the project's own dependencies; imported late so generating needs nothing
+
+    n = (mib << 20) // 8
+    table = duckdb.sql(f"SELECT ((i * 1103515245 + 12345) & {n - 1})::BIGINT FROM range({n}) t(i)")
+    column = table.arrow().read_all().column(0).combine_chunks()
+    return memoryview(column.buffers()[1]).cast("q")
+
+
+def _chase(slots: memoryview, loads: int) -> float:
+    x = 0
+    start = time.perf_counter()
+    for _ in range(loads):
+        x = slots[x]  # the next address is the value loaded: each load waits for the last
+    return time.perf_counter() - start
+
+
+def memory_latency_ns(mib: int = LATENCY_MIB, loads: int = LATENCY_LOADS) -> float:
+    """What one load from a random place in ``mib`` MiB costs beyond one that hits the
+    cache, in nanoseconds: the machine's memory latency as a program sees it now (TLB miss
+    included). On a shared host it rises when neighbours contend for the L3 cache and
+    memory; an ingest, which streams each object through several buffers larger than the
+    L2 cache, slows with it, while `gzip -dc` works in cache and barely moves
+    (docs/benchmarks.md, "Fourteenth session"). The interpreter's cost per load is
+    measured on the cached table and taken off."""
+    far, near = _chase_table(mib), _chase_table(LATENCY_CACHED_MIB)
+    _chase(near, min(loads, 10_000))  # warm the cached table and the loop
+    return max(0.0, (_chase(far, loads) - _chase(near, loads)) / loads * 1e9)
+
+
+def _latency_in_child(mib: int) -> float:
+    """``memory_latency_ns(mib)`` measured in a child process, so that the probe's tables
+    never count in this process's memory, which the next child's peak RSS would inherit
+    (Linux carries the high-water mark across fork and exec)."""
+    snippet = "import sys; sys.path.insert(0, sys.argv[1]); import bench_ingest; " \
+              "print(bench_ingest.memory_latency_ns(int(sys.argv[2])))"
+    run = run_child([sys.executable, "-c", snippet, str(HERE), str(mib)], capture=True)
+    if run.done.returncode != 0:
+        raise RuntimeError(f"memory latency probe failed: {run.done.stderr}")
+    return float(run.done.stdout)
+
+
+def _latency_fit(latencies: list[float], ratios: list[float]) -> str | None:
+    """How the rounds' ratios follow the memory latency measured before each: Pearson's r
+    and the least-squares line, or None when there are too few rounds to say."""
+    if len(latencies) < 3:
+        return None
+    try:
+        r = statistics.correlation(latencies, ratios)
+        fit = statistics.linear_regression(latencies, ratios)
+    except statistics.StatisticsError:  # every round saw the same latency
+        return None
+    lo, hi = min(latencies), max(latencies)
+    sign = "+" if fit.slope >= 0 else "-"
+    return (f"r = {r:.2f}; ratio = {fit.intercept:.2f} {sign} {abs(fit.slope) * 100:.2f} per 100 ns "
+            f"({fit.intercept + fit.slope * lo:.2f}x at {lo:.0f} ns, "
+            f"{fit.intercept + fit.slope * hi:.2f}x at {hi:.0f} ns)")
+
+
 def _rss_profile(samples: list[tuple[float, int]], wall: float, parts: int = RSS_PARTS) -> str:
     """The largest sampled RSS (MiB) in each of ``parts`` equal slices of the run's time."""
     peaks: list[int | None] = [None] * parts
@@ -378,6 +451,8 @@ def main() -> int:
     ap.add_argument("--resources-only", action="store_true",
                     help="replace event_touched_resources(_of) by the resources[]-only version and "
                          "declare that it reads no request (er_reads_request): the ingest stage alone")
+    ap.add_argument("--latency-mib", type=int, default=LATENCY_MIB,
+                    help="memory for the latency probe run before each round (0: no probe)")
     args = ap.parse_args()
 
     # v2: source IPs and STS keys per session (v1, the unnamed corpus of earlier runs, gave
@@ -409,7 +484,11 @@ def main() -> int:
     # so a ratio compares two runs made under the same machine conditions; the summary
     # takes the median round. This machine's speed drifts by 20-40% over minutes.
     rounds = []
+    latencies: list[float] = []
     for n in range(1, args.rounds + 1):
+        # The machine's memory latency just before the round: what the ratio follows.
+        if args.latency_mib:
+            latencies.append(_latency_in_child(args.latency_mib))
         base = run_child(["xargs", "-0", "gzip", "-dc"], listing)
         t_gzip, gzip_cpu = base.wall, base.cpu
         shutil.rmtree(db.parent, ignore_errors=True)  # a fresh database every round
@@ -427,6 +506,9 @@ def main() -> int:
         # Memory must stay flat as input grows: the peak of each tenth of the run (files
         # are read at a steady rate) shows whether it levels off or keeps climbing.
         print(f"         RSS by tenth of the run (MiB): {_rss_profile(samples, t_ingest)}", flush=True)
+        if latencies:
+            print(f"         memory latency before the round: {latencies[-1]:.0f} ns "
+                  f"(random loads over {args.latency_mib} MiB, beyond cached ones)", flush=True)
     summary = json.loads(proc.stdout)
     db_mb = db.stat().st_size / 1e6
     import duckdb  # the project's own dependency; imported late so generating needs nothing
@@ -451,6 +533,11 @@ def main() -> int:
     spread = f" (rounds: {', '.join(f'{r:.2f}' for r in ratios)})" if len(rounds) > 1 else ""
     print(f"ratio        : {t_ingest / t_gzip:8.2f} x gzip -dc (target <= 1.5){spread}")
     print(f"peak RSS     : {max(r[2] for r in rounds) / 1024:8.0f} MiB (target < 1536; largest round)")
+    if latencies:
+        print(f"memory       : {', '.join(f'{ns:.0f}' for ns in latencies)} ns before rounds 1-{len(latencies)}")
+        fit = _latency_fit(latencies, [r[1] / r[0] for r in rounds])
+        if fit:
+            print(f"ratio ~ mem. : {fit}")
     if args.keep_db:
         print(f"database     : {db}")
     if args.delete_corpus:
