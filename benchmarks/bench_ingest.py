@@ -411,21 +411,20 @@ def _latency_in_child(mib: int) -> float:
     return float(run.done.stdout)
 
 
-def _latency_fit(latencies: list[float], ratios: list[float]) -> str | None:
-    """How the rounds' ratios follow the memory latency measured before each: Pearson's r
-    and the least-squares line, or None when there are too few rounds to say."""
+def _latency_fit(latencies: list[float], values: list[float], unit: str) -> str | None:
+    """How ``values`` (one per round) follow the memory latency measured before each round:
+    Pearson's r and the least-squares line's value at the lowest and highest latency seen,
+    or None when there are too few rounds (or no spread) to say."""
     if len(latencies) < 3:
         return None
     try:
-        r = statistics.correlation(latencies, ratios)
-        fit = statistics.linear_regression(latencies, ratios)
-    except statistics.StatisticsError:  # every round saw the same latency
+        r = statistics.correlation(latencies, values)
+        fit = statistics.linear_regression(latencies, values)
+    except statistics.StatisticsError:  # every round saw the same latency, or the same value
         return None
     lo, hi = min(latencies), max(latencies)
-    sign = "+" if fit.slope >= 0 else "-"
-    return (f"r = {r:.2f}; ratio = {fit.intercept:.2f} {sign} {abs(fit.slope) * 100:.2f} per 100 ns "
-            f"({fit.intercept + fit.slope * lo:.2f}x at {lo:.0f} ns, "
-            f"{fit.intercept + fit.slope * hi:.2f}x at {hi:.0f} ns)")
+    return (f"r = {r:5.2f} ({fit.intercept + fit.slope * lo:.2f}{unit} at {lo:.0f} ns, "
+            f"{fit.intercept + fit.slope * hi:.2f}{unit} at {hi:.0f} ns)")
 
 
 def _rss_profile(samples: list[tuple[float, int]], wall: float, parts: int = RSS_PARTS) -> str:
@@ -535,9 +534,12 @@ def main() -> int:
     print(f"peak RSS     : {max(r[2] for r in rounds) / 1024:8.0f} MiB (target < 1536; largest round)")
     if latencies:
         print(f"memory       : {', '.join(f'{ns:.0f}' for ns in latencies)} ns before rounds 1-{len(latencies)}")
-        fit = _latency_fit(latencies, [r[1] / r[0] for r in rounds])
-        if fit:
-            print(f"ratio ~ mem. : {fit}")
+        # Each measure against the latency: the ingest's time follows it, gzip's barely.
+        fits = [(label, _latency_fit(latencies, values, unit)) for label, values, unit in (
+            ("gzip -dc", [r[0] for r in rounds], " s"), ("ingest", [r[1] for r in rounds], " s"),
+            ("ratio", [r[1] / r[0] for r in rounds], "x"))]
+        for i, (label, fit) in enumerate(f for f in fits if f[1]):
+            print(f"{'fit to memory' if i == 0 else '':13s}: {label:8s} {fit}")
     if args.keep_db:
         print(f"database     : {db}")
     if args.delete_corpus:

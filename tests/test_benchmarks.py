@@ -48,7 +48,7 @@ def test_bench_ingest_reconciles_and_profiles_memory(tmp_path: Path) -> None:
     probes = re.findall(r"memory latency before the round: (\d+) ns \(random loads over 8 MiB", out)
     assert len(probes) == 2
     assert re.search(rf"^memory +: {probes[0]}, {probes[1]} ns before rounds 1-2$", out, re.M)
-    assert "ratio ~ mem." not in out  # two rounds are too few for a fit
+    assert "fit to memory" not in out  # two rounds are too few for a fit
     assert not (tmp_path / "corpus").exists()
 
 
@@ -77,12 +77,12 @@ def test_latency_fit_follows_the_rounds() -> None:
     finally:
         sys.path.remove(str(BENCHMARKS))
     # Ratios on an exact line: 1.0 at 100 ns, +0.5 per 100 ns.
-    fit = bench_ingest._latency_fit([100.0, 200.0, 300.0], [1.0, 1.5, 2.0])
-    assert fit == "r = 1.00; ratio = 0.50 + 0.50 per 100 ns (1.00x at 100 ns, 2.00x at 300 ns)"
-    falling = bench_ingest._latency_fit([100.0, 200.0, 300.0], [2.0, 1.5, 1.0])
-    assert falling.startswith("r = -1.00; ratio = 2.50 - 0.50 per 100 ns")
-    assert bench_ingest._latency_fit([100.0, 200.0], [1.0, 2.0]) is None  # too few rounds
-    assert bench_ingest._latency_fit([150.0] * 3, [1.0, 1.2, 1.4]) is None  # no spread
+    fit = bench_ingest._latency_fit([100.0, 200.0, 300.0], [1.0, 1.5, 2.0], "x")
+    assert fit == "r =  1.00 (1.00x at 100 ns, 2.00x at 300 ns)"
+    falling = bench_ingest._latency_fit([300.0, 100.0, 200.0], [2.0, 4.0, 3.0], " s")
+    assert falling == "r = -1.00 (4.00 s at 100 ns, 2.00 s at 300 ns)"
+    assert bench_ingest._latency_fit([100.0, 200.0], [1.0, 2.0], "x") is None  # too few rounds
+    assert bench_ingest._latency_fit([150.0] * 3, [1.0, 1.2, 1.4], "x") is None  # no spread
 
 
 def test_memory_latency_probe_sees_memory_beyond_the_cache() -> None:
