@@ -17,9 +17,10 @@ within 1.5x the wall time of `gzip -dc` over the same files, and peak RSS under
    run, which shows whether memory levels off as input grows);
 4. prints events/s, MB/s (uncompressed), the ratio to `gzip -dc` and peak RSS;
 5. before each round, probes the machine's memory latency (random dependent loads over
-   256 MiB, in a child process) and, over three rounds or more, fits the rounds' ratios
-   to it: on a shared host the ingest, which is bound by memory, slows when neighbours
-   contend for the L3 cache and memory, and `gzip -dc` barely does.
+   256 MiB, in a child process) and, over three rounds or more, fits `gzip -dc`'s time,
+   the ingest's and their ratio to it: on a shared host the ingest, which is bound by
+   memory, slows when neighbours contend for the L3 cache and memory, and `gzip -dc`
+   barely does.
 
 Usage::
 

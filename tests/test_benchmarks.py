@@ -10,6 +10,7 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
@@ -22,6 +23,16 @@ def _run(script: str, *args: str) -> str:
                           capture_output=True, text=True, timeout=300, cwd=REPO)
     assert done.returncode == 0, done.stderr
     return done.stdout
+
+
+def _bench_ingest() -> ModuleType:
+    """benchmarks/bench_ingest.py as a module, for its helpers."""
+    sys.path.insert(0, str(BENCHMARKS))
+    try:
+        import bench_ingest
+    finally:
+        sys.path.remove(str(BENCHMARKS))
+    return bench_ingest
 
 
 def test_bench_ingest_reconciles_and_profiles_memory(tmp_path: Path) -> None:
@@ -60,22 +71,14 @@ def test_bench_ingest_resources_only(tmp_path: Path) -> None:
 
 
 def test_rss_profile_takes_the_peak_of_each_slice() -> None:
-    sys.path.insert(0, str(BENCHMARKS))
-    try:
-        import bench_ingest
-    finally:
-        sys.path.remove(str(BENCHMARKS))
+    bench_ingest = _bench_ingest()
     samples = [(0.05, 1024), (0.15, 3072), (0.16, 2048), (0.95, 10240)]
     assert bench_ingest._rss_profile(samples, 1.0, parts=4) == "3 - - 10"
     assert bench_ingest._rss_profile([], 1.0, parts=2) == "- -"
 
 
 def test_latency_fit_follows_the_rounds() -> None:
-    sys.path.insert(0, str(BENCHMARKS))
-    try:
-        import bench_ingest
-    finally:
-        sys.path.remove(str(BENCHMARKS))
+    bench_ingest = _bench_ingest()
     # Ratios on an exact line: 1.0 at 100 ns, +0.5 per 100 ns.
     fit = bench_ingest._latency_fit([100.0, 200.0, 300.0], [1.0, 1.5, 2.0], "x")
     assert fit == "r =  1.00 (1.00x at 100 ns, 2.00x at 300 ns)"
@@ -85,20 +88,19 @@ def test_latency_fit_follows_the_rounds() -> None:
     assert bench_ingest._latency_fit([150.0] * 3, [1.0, 1.2, 1.4], "x") is None  # no spread
 
 
-def test_memory_latency_probe_sees_memory_beyond_the_cache() -> None:
-    sys.path.insert(0, str(BENCHMARKS))
-    try:
-        import bench_ingest
-    finally:
-        sys.path.remove(str(BENCHMARKS))
-    # The chase table visits every slot once per cycle, in a scattered order.
+def test_latency_probe_chases_one_scattered_cycle_through_every_slot() -> None:
+    bench_ingest = _bench_ingest()
     slots = bench_ingest._chase_table(1)
-    seen, x = set(), 0
+    seen, x, jumps = set(), 0, 0
     for _ in range(len(slots)):
         seen.add(x)
+        jumps += abs(slots[x] - x)
         x = slots[x]
-    assert x == 0 and len(seen) == len(slots) == 131072
-    assert seen == set(range(len(slots)))
+    assert x == 0 and len(slots) == 131072
+    assert seen == set(range(len(slots)))  # one cycle: every slot, each once
+    # Scattered: a step goes a third of the table on average (a stride a prefetcher could
+    # follow would go one slot).
+    assert jumps / len(slots) > len(slots) / 4
     assert bench_ingest.memory_latency_ns(mib=8, loads=20_000) >= 0.0
 
 
